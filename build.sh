@@ -190,7 +190,7 @@ cmd_test() {
         --logger "console;verbosity=minimal" \
         --logger "trx;LogFileName=results.trx" --results-directory "$RESULTS_DIR" "$@" || rc=$?
     local trx
-    trx="$(find "$RESULTS_DIR" -name '*.trx' -type f 2>/dev/null | head -n1)"
+    trx="$(find "$RESULTS_DIR" -name '*.trx' -type f 2>/dev/null | head -n1 || true)"
     if [ -z "$trx" ]; then
         say "no test results (no TRX file in artifacts/test-results): the tests did not run (build failure?)"
         say "dotnet test exited with $rc"
