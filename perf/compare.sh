@@ -54,7 +54,11 @@ Environment: GARNET_VERSION (default 2.2.8), installed on demand into .tools/gar
 EOF
 }
 
-ORIG_ARGS="$*"
+ORIG_ARGS=""   # the command line as typed, for the report
+for a in "$@"; do
+    if [[ -z "$a" || "$a" == *[[:space:]]* ]]; then a="\"$a\""; fi
+    ORIG_ARGS="${ORIG_ARGS:+$ORIG_ARGS }$a"
+done
 while [ $# -gt 0 ]; do
     case "$1" in
         --suite) SUITE="${2:?--suite needs a name}"; shift 2 ;;
