@@ -1,1 +1,90 @@
-Console.WriteLine("hello");
+// nativekv: the server's entry point. Reads the configuration (a redis.conf-style file and/or --options),
+// binds, serves until SIGTERM/SIGINT/SHUTDOWN, then stops gracefully: no new connections, the commands
+// already read are answered, exit code 0.
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using NativeKv.Engine;
+using NativeKv.Engine.Config;
+using NativeKv.Server;
+
+if (args.Length == 1 && (args[0] is "--version" or "-v"))
+{
+    Console.WriteLine(VersionText());
+    return 0;
+}
+if (args.Length == 1 && (args[0] is "--help" or "-h"))
+{
+    Console.WriteLine("Usage: nativekv [/path/to/redis.conf] [--option value ...]\n       nativekv --version\n\nOptions take redis.conf names, e.g. --port 6380 --bind 127.0.0.1 --maxmemory 100mb\nSupported: " + string.Join(", ", ServerConfig.Names));
+    return 0;
+}
+
+ServerConfig config;
+try
+{
+    config = ServerConfig.FromArgs(args);
+}
+catch (ConfigException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 1;
+}
+
+Log.Configure(config.LogLevel, config.LogFile);
+Log.Notice("oO0OoO0OoO0Oo NativeKv is starting oO0OoO0OoO0Oo");
+Log.Notice($"NativeKv version={ServerState.Version}, bits=64, pid={Environment.ProcessId}, just started");
+
+using var server = new ServerState(config);
+var listener = new Listener(server);
+try
+{
+    listener.Bind();
+}
+catch (InvalidOperationException e)
+{
+    Log.Warning(e.Message);
+    return 1;
+}
+
+if (!string.IsNullOrEmpty(config.PidFile))
+{
+    try { File.WriteAllText(config.PidFile, Environment.ProcessId + "\n"); }
+    catch (IOException e) { Log.Warning($"Failed to write PID file: {e.Message}"); }
+}
+
+var stop = new ManualResetEventSlim();
+server.RequestShutdown = _ => stop.Set();
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
+{
+    ctx.Cancel = true;
+    Log.Warning("Received SIGTERM scheduling shutdown...");
+    stop.Set();
+});
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx =>
+{
+    ctx.Cancel = true;
+    Log.Warning("Received SIGINT scheduling shutdown...");
+    stop.Set();
+});
+
+listener.Start();
+Log.Notice($"Server initialized; ready to accept connections tcp on {string.Join(' ', config.Bind)} port {listener.Port}");
+
+stop.Wait();
+Log.Warning("User requested shutdown...");
+listener.Stop(TimeSpan.FromSeconds(2));
+if (!string.IsNullOrEmpty(config.PidFile))
+{
+    try { File.Delete(config.PidFile); } catch (IOException) { }
+}
+Log.Warning("NativeKv is now ready to exit, bye bye...");
+return 0;
+
+static string VersionText()
+{
+    var asm = typeof(ServerState).Assembly;
+    string info = asm.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? ServerState.Version;
+    string lua = NativeKv.Interop.LuaInfo.Version();
+    string aot = RuntimeFeature.IsDynamicCodeSupported ? "JIT" : "Native AOT";
+    return $"nativekv v={ServerState.Version} build={info} {lua} runtime=.NET {Environment.Version} ({aot}) arch={RuntimeInformation.ProcessArchitecture} redis-compat={ServerState.RedisCompatVersion}";
+}

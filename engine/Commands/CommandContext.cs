@@ -1,0 +1,63 @@
+// Everything a command handler receives: its arguments (slices of the receive buffer), the client, the
+// reply writer, and the server state. Passed by reference through the command table's function pointers.
+using System.Runtime.CompilerServices;
+using NativeKv.Engine.Keyspace;
+using NativeKv.Engine.Protocol;
+
+namespace NativeKv.Engine.Commands;
+
+public unsafe ref struct CommandContext
+{
+    public readonly ServerState Server;
+    public readonly ClientState Client;
+    public readonly RespWriter Reply;
+    public readonly ArgList Args;
+    public CommandDef Command;
+    long _now;
+
+    public CommandContext(ServerState server, ClientState client, RespWriter reply, ArgList args)
+    {
+        Server = server;
+        Client = client;
+        Reply = reply;
+        Args = args;
+        Command = null!;
+    }
+
+    public readonly int Argc => Args.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly ReadOnlySpan<byte> Arg(int i) => Args.Get(i);
+
+    public readonly Database Db => Server.Store.Databases[Client.Db];
+
+    public readonly Store Store => Server.Store;
+
+    /// <summary>The command's time in Unix ms, read once per command (Redis's commandTimeSnapshot).</summary>
+    public long NowMs
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _now != 0 ? _now : (_now = Clock.UnixMs());
+    }
+
+    /// <summary>True when argument <paramref name="i"/> equals <paramref name="word"/> (ASCII, any case).</summary>
+    public readonly bool ArgIs(int i, ReadOnlySpan<byte> upperWord) => Ascii.EqualsIgnoreCase(Arg(i), upperWord);
+
+    public readonly string ArgString(int i) => System.Text.Encoding.UTF8.GetString(Arg(i));
+
+    /// <summary>Parses argument i as a Redis integer or replies "value is not an integer".</summary>
+    public readonly bool TryArgInt64OrReply(int i, out long value)
+    {
+        if (Numbers.TryParseInt64(Arg(i), out value)) return true;
+        Reply.WriteError(Errors.NotInteger);
+        return false;
+    }
+
+    public readonly void WrongArity() => Reply.WriteError(Errors.WrongArity(Command.Name));
+}
+
+public static class Ascii
+{
+    public static bool EqualsIgnoreCase(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) =>
+        System.Text.Ascii.EqualsIgnoreCase(a, b);
+}

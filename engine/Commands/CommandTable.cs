@@ -1,0 +1,178 @@
+// The command table: one row per command, in plain C# (Redis's commands.def, declared by hand). Each row
+// names the command, its arity (negative: at least), flags, key positions (first, last, step; last -1
+// means "to the end") and handler. It is the single source for dispatch, COMMAND, ACL categories and,
+// later, AOF and script rules. Lookup is by the name in any case, through a small open-addressed table
+// that stays in L1.
+using System.Runtime.CompilerServices;
+using static NativeKv.Engine.Commands.CommandFlags;
+
+namespace NativeKv.Engine.Commands;
+
+public static unsafe class CommandTable
+{
+    static CommandDef Row(string name, int arity, CommandFlags flags, int first, int last, int step,
+        delegate*<ref CommandContext, void> handler, string group, string summary, string since = "1.0.0") =>
+        new(name, arity, flags, first, last, step, handler, group, summary, since);
+
+    static CommandDef Parent(string name, int arity, CommandFlags flags, string group, string summary, params CommandDef[] subs)
+    {
+        var p = new CommandDef(name, arity, flags, 0, 0, 0, &NoHandler, group, summary) { Subcommands = subs };
+        foreach (var s in subs) s.Parent = p;
+        return p;
+    }
+
+    /// <summary>A container command called without a subcommand never reaches here (arity -2).</summary>
+    static void NoHandler(ref CommandContext c) => c.Reply.WriteError(Errors.Syntax);
+
+    static readonly CommandDef[] Rows =
+    [
+        // strings (t_string.c)
+        Row("get", 2, ReadOnly | Fast, 1, 1, 1, &StringCommands.Get, "string", "Returns the string value of a key."),
+        Row("set", -3, Write | DenyOom, 1, 1, 1, &StringCommands.Set, "string", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist."),
+        Row("setnx", 3, Write | DenyOom | Fast, 1, 1, 1, &StringCommands.SetNx, "string", "Set the string value of a key only when the key doesn't exist."),
+        Row("setex", 4, Write | DenyOom, 1, 1, 1, &StringCommands.SetEx, "string", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", "2.0.0"),
+        Row("psetex", 4, Write | DenyOom, 1, 1, 1, &StringCommands.PSetEx, "string", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", "2.6.0"),
+        Row("getset", 3, Write | DenyOom | Fast, 1, 1, 1, &StringCommands.GetSet, "string", "Returns the previous string value of a key after setting it to a new value."),
+        Row("getdel", 2, Write | Fast, 1, 1, 1, &StringCommands.GetDel, "string", "Returns the string value of a key after deleting the key.", "6.2.0"),
+        Row("getex", -2, Write | Fast, 1, 1, 1, &StringCommands.GetEx, "string", "Returns the string value of a key after setting its expiration time.", "6.2.0"),
+        Row("mget", -2, ReadOnly | Fast, 1, -1, 1, &StringCommands.MGet, "string", "Atomically returns the string values of one or more keys."),
+        Row("mset", -3, Write | DenyOom, 1, -1, 2, &StringCommands.MSet, "string", "Atomically creates or modifies the string values of one or more keys.", "1.0.1"),
+        Row("msetnx", -3, Write | DenyOom, 1, -1, 2, &StringCommands.MSetNx, "string", "Atomically modifies the string values of one or more keys only when all keys don't exist.", "1.0.1"),
+        Row("append", 3, Write | DenyOom | Fast, 1, 1, 1, &StringCommands.Append, "string", "Appends a string to the value of a key. Creates the key if it doesn't exist.", "2.0.0"),
+        Row("strlen", 2, ReadOnly | Fast, 1, 1, 1, &StringCommands.StrLen, "string", "Returns the length of a string value.", "2.2.0"),
+        Row("incr", 2, Write | DenyOom | Fast, 1, 1, 1, &StringCommands.Incr, "string", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+        Row("decr", 2, Write | DenyOom | Fast, 1, 1, 1, &StringCommands.Decr, "string", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+        Row("incrby", 3, Write | DenyOom | Fast, 1, 1, 1, &StringCommands.IncrBy, "string", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
+        Row("decrby", 3, Write | DenyOom | Fast, 1, 1, 1, &StringCommands.DecrBy, "string", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."),
+        Row("incrbyfloat", 3, Write | DenyOom | Fast, 1, 1, 1, &StringCommands.IncrByFloat, "string", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "2.6.0"),
+        Row("getrange", 4, ReadOnly, 1, 1, 1, &StringCommands.GetRange, "string", "Returns a substring of the string stored at a key.", "2.4.0"),
+        Row("setrange", 4, Write | DenyOom, 1, 1, 1, &StringCommands.SetRange, "string", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", "2.2.0"),
+
+        // keys (db.c, expire.c)
+        Row("del", -2, Write, 1, -1, 1, &KeyCommands.Del, "generic", "Deletes one or more keys."),
+        Row("unlink", -2, Write | Fast, 1, -1, 1, &KeyCommands.Del, "generic", "Asynchronously deletes one or more keys.", "4.0.0"),
+        Row("exists", -2, ReadOnly | Fast, 1, -1, 1, &KeyCommands.Exists, "generic", "Determines whether one or more keys exist."),
+        Row("type", 2, ReadOnly | Fast, 1, 1, 1, &KeyCommands.Type, "generic", "Determines the type of value stored at a key."),
+        Row("expire", -3, Write | Fast, 1, 1, 1, &KeyCommands.Expire, "generic", "Sets the expiration time of a key in seconds."),
+        Row("pexpire", -3, Write | Fast, 1, 1, 1, &KeyCommands.PExpire, "generic", "Sets the expiration time of a key in milliseconds.", "2.6.0"),
+        Row("expireat", -3, Write | Fast, 1, 1, 1, &KeyCommands.ExpireAt, "generic", "Sets the expiration time of a key to a Unix timestamp.", "1.2.0"),
+        Row("pexpireat", -3, Write | Fast, 1, 1, 1, &KeyCommands.PExpireAt, "generic", "Sets the expiration time of a key to a Unix milliseconds timestamp.", "2.6.0"),
+        Row("ttl", 2, ReadOnly | Fast, 1, 1, 1, &KeyCommands.Ttl, "generic", "Returns the expiration time in seconds of a key."),
+        Row("pttl", 2, ReadOnly | Fast, 1, 1, 1, &KeyCommands.PTtl, "generic", "Returns the expiration time in milliseconds of a key.", "2.6.0"),
+        Row("expiretime", 2, ReadOnly | Fast, 1, 1, 1, &KeyCommands.ExpireTime, "generic", "Returns the expiration time of a key as a Unix timestamp.", "7.0.0"),
+        Row("pexpiretime", 2, ReadOnly | Fast, 1, 1, 1, &KeyCommands.PExpireTime, "generic", "Returns the expiration time of a key as a Unix milliseconds timestamp.", "7.0.0"),
+        Row("persist", 2, Write | Fast, 1, 1, 1, &KeyCommands.Persist, "generic", "Removes the expiration time of a key.", "2.2.0"),
+        Row("rename", 3, Write, 1, 2, 1, &KeyCommands.Rename, "generic", "Renames a key and overwrites the destination."),
+        Row("renamenx", 3, Write | Fast, 1, 2, 1, &KeyCommands.RenameNx, "generic", "Renames a key only when the target key name doesn't exist."),
+        Row("copy", -3, Write | DenyOom, 1, 2, 1, &KeyCommands.Copy, "generic", "Copies the value of a key to a new key.", "6.2.0"),
+        Row("move", 3, Write | Fast, 1, 1, 1, &KeyCommands.Move, "generic", "Moves a key to another database."),
+        Row("keys", 2, ReadOnly, 0, 0, 0, &KeyCommands.Keys, "generic", "Returns all key names that match a pattern."),
+        Row("scan", -2, ReadOnly, 0, 0, 0, &KeyCommands.Scan, "generic", "Iterates over the key names in the database.", "2.8.0"),
+        Row("randomkey", 1, ReadOnly, 0, 0, 0, &KeyCommands.RandomKey, "generic", "Returns a random key name from the database."),
+        Row("dbsize", 1, ReadOnly | Fast, 0, 0, 0, &KeyCommands.DbSize, "server", "Returns the number of keys in the database."),
+        Row("flushdb", -1, Write, 0, 0, 0, &KeyCommands.FlushDb, "server", "Remove all keys from the current database."),
+        Row("flushall", -1, Write, 0, 0, 0, &KeyCommands.FlushAll, "server", "Removes all keys from all databases."),
+        Row("swapdb", 3, Write | Fast, 0, 0, 0, &KeyCommands.SwapDb, "server", "Swaps two Redis databases.", "4.0.0"),
+
+        // connection and server (server.c, networking.c, config.c)
+        Row("ping", -1, Fast | Stale, 0, 0, 0, &ServerCommands.Ping, "connection", "Returns the server's liveliness response."),
+        Row("echo", 2, Fast, 0, 0, 0, &ServerCommands.Echo, "connection", "Returns the given string."),
+        Row("quit", -1, Fast | NoScript | Loading | Stale | NoAuth, 0, 0, 0, &ServerCommands.Quit, "connection", "Closes the connection."),
+        Row("select", 2, Loading | Stale | Fast, 0, 0, 0, &ServerCommands.Select, "connection", "Changes the selected database."),
+        Row("time", 1, Loading | Stale | Fast, 0, 0, 0, &ServerCommands.Time, "server", "Returns the server time.", "2.6.0"),
+        Row("info", -1, Loading | Stale, 0, 0, 0, &ServerCommands.Info, "server", "Returns information and statistics about the server."),
+        Row("shutdown", -1, Admin | NoScript | Loading | Stale, 0, 0, 0, &ServerCommands.Shutdown, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server."),
+        Parent("command", -1, Loading | Stale, "server", "Returns detailed information about all commands.",
+            Row("command|count", 2, Loading | Stale, 0, 0, 0, &ServerCommands.CommandCount, "server", "Returns a count of commands.", "2.8.13"),
+            Row("command|info", -2, Loading | Stale, 0, 0, 0, &ServerCommands.CommandInfo, "server", "Returns information about one, multiple or all commands.", "2.8.13"),
+            Row("command|docs", -2, Loading | Stale, 0, 0, 0, &ServerCommands.CommandDocs, "server", "Returns documentary information about one, multiple or all commands.", "7.0.0"),
+            Row("command|list", -2, Loading | Stale, 0, 0, 0, &ServerCommands.CommandList, "server", "Returns a list of command names.", "7.0.0"),
+            Row("command|getkeys", -3, Loading | Stale, 0, 0, 0, &ServerCommands.CommandGetKeys, "server", "Extracts the key names from an arbitrary command.", "2.8.13")),
+        Parent("config", -2, None, "server", "A container for server configuration commands.",
+            Row("config|get", -3, Admin | NoScript | Loading | Stale, 0, 0, 0, &ServerCommands.ConfigGet, "server", "Returns the effective values of configuration parameters.", "2.0.0"),
+            Row("config|set", -4, Admin | NoScript | Loading | Stale, 0, 0, 0, &ServerCommands.ConfigSet, "server", "Sets configuration parameters in-flight.", "2.0.0"),
+            Row("config|resetstat", 2, Admin | NoScript | Loading | Stale, 0, 0, 0, &ServerCommands.ConfigResetStat, "server", "Resets the server's statistics.", "2.0.0")),
+        Parent("client", -2, None, "connection", "A container for client connection commands.",
+            Row("client|id", 2, NoScript | Loading | Stale, 0, 0, 0, &ServerCommands.ClientId, "connection", "Returns the unique client ID of the connection.", "5.0.0"),
+            Row("client|getname", 2, NoScript | Loading | Stale, 0, 0, 0, &ServerCommands.ClientGetName, "connection", "Returns the name of the connection.", "2.6.9"),
+            Row("client|setname", 3, NoScript | Loading | Stale, 0, 0, 0, &ServerCommands.ClientSetName, "connection", "Sets the connection name.", "2.6.9"),
+            Row("client|setinfo", 4, NoScript | Loading | Stale, 0, 0, 0, &ServerCommands.ClientSetInfo, "connection", "Sets information specific to the client or connection.", "7.2.0"),
+            Row("client|list", -2, Admin | NoScript | Loading | Stale, 0, 0, 0, &ServerCommands.ClientList, "connection", "Lists open connections.", "2.4.0"),
+            Row("client|info", 2, NoScript | Loading | Stale, 0, 0, 0, &ServerCommands.ClientInfo, "connection", "Returns information about the connection.", "6.2.0")),
+    ];
+
+    /// <summary>Open-addressed lookup table (power of two, at most a quarter full: probes stay short).</summary>
+    static readonly CommandDef?[] Slots = BuildSlots();
+    const int MaxNameLength = 32;
+
+    /// <summary>Top-level commands, in table order.</summary>
+    public static IReadOnlyList<CommandDef> All => Rows;
+
+    /// <summary>Every command and subcommand (for statistics).</summary>
+    public static IEnumerable<CommandDef> AllWithSubcommands =>
+        Rows.SelectMany(r => r.Subcommands == null ? [r] : r.Subcommands.Prepend(r));
+
+    static CommandDef?[] BuildSlots()
+    {
+        int size = 64;
+        while (size < Rows.Length * 4) size *= 2;
+        var slots = new CommandDef?[size];
+        foreach (var row in Rows)
+        {
+            int i = (int)(HashLower(row.NameBytes) & (uint)(size - 1));
+            while (slots[i] != null) i = (i + 1) & (size - 1);
+            slots[i] = row;
+        }
+        return slots;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static uint HashLower(ReadOnlySpan<byte> name)
+    {
+        uint h = 2166136261;
+        foreach (byte b in name) h = (h ^ (uint)(b | 0x20)) * 16777619;
+        return h;
+    }
+
+    /// <summary>Finds a command by name in any case; null if unknown.</summary>
+    public static CommandDef? Lookup(ReadOnlySpan<byte> name)
+    {
+        if (name.Length == 0 || name.Length > MaxNameLength) return null;
+        var slots = Slots;
+        int mask = slots.Length - 1;
+        int i = (int)(HashLower(name) & (uint)mask);
+        while (true)
+        {
+            var row = slots[i];
+            if (row == null) return null;
+            if (row.NameBytes.Length == name.Length && System.Text.Ascii.EqualsIgnoreCase(row.NameBytes, name)) return row;
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// <summary>Finds a subcommand of <paramref name="parent"/> by its short name in any case.</summary>
+    public static CommandDef? LookupSub(CommandDef parent, ReadOnlySpan<byte> name)
+    {
+        foreach (var sub in parent.Subcommands!)
+        {
+            var shortName = sub.NameBytes.AsSpan(parent.NameBytes.Length + 1);
+            if (System.Text.Ascii.EqualsIgnoreCase(shortName, name)) return sub;
+        }
+        return null;
+    }
+
+    /// <summary>ACL categories derived from the row, as Redis 7 reports them.</summary>
+    public static List<string> AclCategories(CommandDef cmd)
+    {
+        var cats = new List<string>();
+        var f = cmd.Flags;
+        if ((f & Write) != 0) cats.Add("write");
+        if ((f & ReadOnly) != 0) cats.Add("read");
+        if (cmd.Group is "generic") cats.Add("keyspace");
+        else if (cmd.Group is "string" or "list" or "hash" or "set" or "sortedset" or "connection") cats.Add(cmd.Group);
+        if ((f & Admin) != 0) { cats.Add("admin"); cats.Add("dangerous"); }
+        if ((f & Blocking) != 0) cats.Add("blocking");
+        cats.Add((f & Fast) != 0 ? "fast" : "slow");
+        return cats;
+    }
+}

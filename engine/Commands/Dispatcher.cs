@@ -1,0 +1,58 @@
+// Redis's processCommand: the checks every command shares, done once here and never in handlers —
+// lookup, unknown command, subcommand resolution, arity — then the handler and the statistics.
+using System.Diagnostics;
+using System.Text;
+
+namespace NativeKv.Engine.Commands;
+
+public static unsafe class Dispatcher
+{
+    /// <summary>Executes the command in <paramref name="c"/>.Args (at least one argument).</summary>
+    public static void Execute(ref CommandContext c)
+    {
+        CommandDef? cmd = CommandTable.Lookup(c.Arg(0));
+        if (cmd == null)
+        {
+            UnknownCommand(ref c);
+            return;
+        }
+        if (cmd.Subcommands != null && c.Argc >= 2)
+        {
+            CommandDef? sub = CommandTable.LookupSub(cmd, c.Arg(1));
+            if (sub == null)
+            {
+                c.Reply.WriteError($"ERR unknown subcommand '{Truncate(c.ArgString(1), 128)}'. Try {cmd.Name.ToUpperInvariant()} HELP.");
+                return;
+            }
+            cmd = sub;
+        }
+        if (!cmd.ArityOk(c.Argc))
+        {
+            c.Reply.WriteError(Errors.WrongArity(cmd.Name));
+            return;
+        }
+        c.Command = cmd;
+        long start = Stopwatch.GetTimestamp();
+        long errorsBefore = c.Reply.ErrorCount;
+        cmd.Handler(ref c);
+        long elapsed = Stopwatch.GetTimestamp() - start;
+        Interlocked.Increment(ref cmd.Calls);
+        Interlocked.Add(ref cmd.Microseconds, elapsed * 1_000_000 / Stopwatch.Frequency);
+        if (c.Reply.ErrorCount != errorsBefore) Interlocked.Increment(ref cmd.FailedCalls);
+    }
+
+    static void UnknownCommand(ref CommandContext c)
+    {
+        // Redis: "unknown command '%.128s', with args beginning with: " then 'arg' for each argument
+        // while the list is shorter than 128 characters.
+        var args = new StringBuilder();
+        for (int i = 1; i < c.Argc && args.Length < 128; i++)
+        {
+            int room = 128 - args.Length;
+            args.Append('\'').Append(Truncate(c.ArgString(i), room)).Append("' ");
+        }
+        c.Reply.WriteError($"ERR unknown command '{Truncate(c.ArgString(0), 128)}', with args beginning with: {args}");
+    }
+
+    static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
+}

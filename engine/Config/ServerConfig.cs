@@ -1,0 +1,274 @@
+// Server configuration: every supported parameter once, with its type, default, and whether CONFIG SET
+// may change it at run time. The same table reads redis.conf files, command-line options
+// (`--port 6380`), CONFIG GET (glob patterns) and CONFIG SET, so the four never disagree.
+using System.Globalization;
+using System.Text;
+
+namespace NativeKv.Engine.Config;
+
+public sealed class ConfigException(string message) : Exception(message);
+
+public sealed class ServerConfig
+{
+    public int Port = 6379;
+    public string[] Bind = ["127.0.0.1", "-::1"];
+    public int Databases = 16;
+    public string Save = "";
+    public bool AppendOnly;
+    public string AppendFsync = "everysec";
+    public string AppendFilename = "appendonly.aof";
+    public string AppendDirname = "appendonlydir";
+    public string Dir = Directory.GetCurrentDirectory();
+    public string DbFilename = "dump.rdb";
+    public long MaxMemory;
+    public string MaxMemoryPolicy = "noeviction";
+    public int MaxMemorySamples = 5;
+    public string RequirePass = "";
+    public string LogLevel = "notice";
+    public string LogFile = "";
+    public string PidFile = "";
+    public int Timeout;
+    public int TcpKeepAlive = 300;
+    public int TcpBacklog = 511;
+    public int Hz = 10;
+    public int MaxClients = 10000;
+    public long ProtoMaxBulkLen = 512L * 1024 * 1024;
+    public long ClientQueryBufferLimit = 1024L * 1024 * 1024;
+    public int LuaWorkers = Environment.ProcessorCount;
+    public long BusyReplyThreshold = 5000;
+    public bool ProtectedMode = true;
+    public bool Daemonize;
+    public int IoThreads = 1;
+    public string ConfigFile = "";
+
+    sealed record Param(string Name, bool Mutable, Func<ServerConfig, string> Get, Action<ServerConfig, string[]> Set);
+
+    static readonly string[] Policies =
+        ["noeviction", "allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-lfu", "allkeys-random", "volatile-random", "volatile-ttl"];
+
+    static readonly Param[] Params =
+    [
+        new("port", false, c => c.Port.ToString(CultureInfo.InvariantCulture), (c, a) => c.Port = Int(a, 0, 65535)),
+        new("bind", false, c => string.Join(' ', c.Bind), (c, a) => c.Bind = a.Length == 0 ? throw new ConfigException("wrong number of arguments") : a),
+        new("databases", false, c => c.Databases.ToString(CultureInfo.InvariantCulture), (c, a) => c.Databases = Int(a, 1, 1 << 16)),
+        new("save", true, c => c.Save, (c, a) => c.Save = ParseSave(a)),
+        new("appendonly", true, c => YesNo(c.AppendOnly), (c, a) => c.AppendOnly = Bool(a)),
+        new("appendfsync", true, c => c.AppendFsync, (c, a) => c.AppendFsync = Enum(a, "always", "everysec", "no")),
+        new("appendfilename", false, c => c.AppendFilename, (c, a) => c.AppendFilename = Str(a)),
+        new("appenddirname", false, c => c.AppendDirname, (c, a) => c.AppendDirname = Str(a)),
+        new("dir", true, c => c.Dir, (c, a) => c.Dir = Str(a)),
+        new("dbfilename", true, c => c.DbFilename, (c, a) => c.DbFilename = Str(a)),
+        new("maxmemory", true, c => c.MaxMemory.ToString(CultureInfo.InvariantCulture), (c, a) => c.MaxMemory = Memory(a)),
+        new("maxmemory-policy", true, c => c.MaxMemoryPolicy, (c, a) => c.MaxMemoryPolicy = Enum(a, Policies)),
+        new("maxmemory-samples", true, c => c.MaxMemorySamples.ToString(CultureInfo.InvariantCulture), (c, a) => c.MaxMemorySamples = Int(a, 1, 64)),
+        new("requirepass", true, c => c.RequirePass, (c, a) => c.RequirePass = Str(a)),
+        new("loglevel", true, c => c.LogLevel, (c, a) => c.LogLevel = Enum(a, "debug", "verbose", "notice", "warning", "nothing")),
+        new("logfile", false, c => c.LogFile, (c, a) => c.LogFile = Str(a)),
+        new("pidfile", false, c => c.PidFile, (c, a) => c.PidFile = Str(a)),
+        new("timeout", true, c => c.Timeout.ToString(CultureInfo.InvariantCulture), (c, a) => c.Timeout = Int(a, 0, int.MaxValue)),
+        new("tcp-keepalive", true, c => c.TcpKeepAlive.ToString(CultureInfo.InvariantCulture), (c, a) => c.TcpKeepAlive = Int(a, 0, int.MaxValue)),
+        new("tcp-backlog", false, c => c.TcpBacklog.ToString(CultureInfo.InvariantCulture), (c, a) => c.TcpBacklog = Int(a, 0, int.MaxValue)),
+        new("hz", true, c => c.Hz.ToString(CultureInfo.InvariantCulture), (c, a) => c.Hz = Int(a, 1, 500)),
+        new("maxclients", true, c => c.MaxClients.ToString(CultureInfo.InvariantCulture), (c, a) => c.MaxClients = Int(a, 1, int.MaxValue)),
+        new("proto-max-bulk-len", true, c => c.ProtoMaxBulkLen.ToString(CultureInfo.InvariantCulture), (c, a) => c.ProtoMaxBulkLen = Memory(a, 1024 * 1024)),
+        new("client-query-buffer-limit", true, c => c.ClientQueryBufferLimit.ToString(CultureInfo.InvariantCulture), (c, a) => c.ClientQueryBufferLimit = Memory(a, 1024 * 1024)),
+        new("lua-workers", false, c => c.LuaWorkers.ToString(CultureInfo.InvariantCulture), (c, a) => c.LuaWorkers = Int(a, 1, 256)),
+        new("busy-reply-threshold", true, c => c.BusyReplyThreshold.ToString(CultureInfo.InvariantCulture), (c, a) => c.BusyReplyThreshold = Int(a, 0, int.MaxValue)),
+        new("lua-time-limit", true, c => c.BusyReplyThreshold.ToString(CultureInfo.InvariantCulture), (c, a) => c.BusyReplyThreshold = Int(a, 0, int.MaxValue)),
+        new("protected-mode", true, c => YesNo(c.ProtectedMode), (c, a) => c.ProtectedMode = Bool(a)),
+        new("daemonize", false, c => YesNo(c.Daemonize), (c, a) => c.Daemonize = Bool(a) ? throw new ConfigException("daemonize yes is not supported: run NativeKv under a supervisor (systemd, a container runtime)") : false),
+        new("io-threads", false, c => c.IoThreads.ToString(CultureInfo.InvariantCulture), (c, a) => c.IoThreads = Int(a, 1, 128)),
+    ];
+
+    static Param? Find(string name)
+    {
+        foreach (var p in Params)
+            if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)) return p;
+        return null;
+    }
+
+    public static IEnumerable<string> Names => Params.Select(p => p.Name);
+
+    // ---------------------------------------------------------------- value parsers
+
+    static string Str(string[] a) => a.Length == 1 ? a[0] : throw new ConfigException("wrong number of arguments");
+
+    static string YesNo(bool b) => b ? "yes" : "no";
+
+    static bool Bool(string[] a) => Str(a).ToLowerInvariant() switch
+    {
+        "yes" => true,
+        "no" => false,
+        _ => throw new ConfigException("argument must be 'yes' or 'no'"),
+    };
+
+    static int Int(string[] a, int min, int max)
+    {
+        if (!long.TryParse(Str(a), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v))
+            throw new ConfigException("argument couldn't be parsed into an integer");
+        if (v < min || v > max) throw new ConfigException($"argument must be between {min} and {max} inclusive");
+        return (int)v;
+    }
+
+    static string Enum(string[] a, params string[] allowed)
+    {
+        string v = Str(a).ToLowerInvariant();
+        return allowed.Contains(v) ? v : throw new ConfigException("argument(s) must be one of the following: " + string.Join(", ", allowed));
+    }
+
+    /// <summary>Redis's memtoull: 1k = 1000, 1kb = 1024, likewise m/mb, g/gb; case-insensitive.</summary>
+    public static long ParseMemory(string s)
+    {
+        s = s.Trim().ToLowerInvariant();
+        long mul = 1;
+        string num = s;
+        foreach (var (suffix, m) in new (string, long)[] { ("gb", 1L << 30), ("mb", 1L << 20), ("kb", 1L << 10), ("g", 1_000_000_000), ("m", 1_000_000), ("k", 1000), ("b", 1) })
+        {
+            if (s.EndsWith(suffix, StringComparison.Ordinal))
+            {
+                mul = m;
+                num = s[..^suffix.Length];
+                break;
+            }
+        }
+        if (!long.TryParse(num, NumberStyles.None, CultureInfo.InvariantCulture, out long v))
+            throw new ConfigException("argument must be a memory value");
+        return checked(v * mul);
+    }
+
+    static long Memory(string[] a, long min = 0)
+    {
+        long v = ParseMemory(Str(a));
+        if (v < min) throw new ConfigException($"argument must be a memory value of at least {min} bytes");
+        return v;
+    }
+
+    static string ParseSave(string[] a)
+    {
+        string joined = string.Join(' ', a).Trim();
+        if (joined.Length == 0) return "";
+        var parts = joined.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length % 2 != 0) throw new ConfigException("Invalid save parameters");
+        foreach (var p in parts)
+            if (!int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out _)) throw new ConfigException("Invalid save parameters");
+        return string.Join(' ', parts);
+    }
+
+    // ---------------------------------------------------------------- loading
+
+    /// <summary>
+    /// Builds the configuration from redis-server style arguments: an optional config file first, then
+    /// `--name value...` options (values run until the next `--`), applied after the file.
+    /// </summary>
+    public static ServerConfig FromArgs(string[] args)
+    {
+        var config = new ServerConfig();
+        int i = 0;
+        if (args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal))
+        {
+            config.ConfigFile = Path.GetFullPath(args[0]);
+            string text;
+            try { text = File.ReadAllText(args[0]); }
+            catch (Exception e) { throw new ConfigException($"Fatal error, can't open config file '{args[0]}': {e.Message}"); }
+            config.LoadText(text, args[0]);
+            i = 1;
+        }
+        var sb = new StringBuilder();
+        var lines = new List<(string Name, List<string> Values)>();
+        for (; i < args.Length; i++)
+        {
+            string a = args[i];
+            if (a.StartsWith("--", StringComparison.Ordinal) && a.Length > 2)
+                lines.Add((a[2..], new List<string>()));
+            else if (lines.Count == 0)
+                throw new ConfigException($"Invalid argument '{a}': options start with '--' (e.g. --port 6380)");
+            else
+                lines[^1].Values.Add(a);
+        }
+        foreach (var (name, values) in lines)
+        {
+            try { config.Apply(name, values.ToArray()); }
+            catch (ConfigException e) { throw new ConfigException($"Bad option '--{name}' {string.Join(' ', values)}: {e.Message}"); }
+        }
+        return config;
+    }
+
+    /// <summary>Reads redis.conf syntax: one directive per line, '#' comments, quoted arguments.</summary>
+    public void LoadText(string text, string fileName)
+    {
+        var lines = text.Split('\n');
+        for (int n = 0; n < lines.Length; n++)
+        {
+            string line = lines[n].Trim();
+            if (line.Length == 0 || line[0] == '#') continue;
+            var words = SplitArgs(line) ?? throw Fatal(fileName, n + 1, line, "Unbalanced quotes in configuration line");
+            if (words.Count == 0) continue;
+            try { Apply(words[0], words.Skip(1).ToArray()); }
+            catch (ConfigException e) { throw Fatal(fileName, n + 1, line, e.Message); }
+        }
+    }
+
+    static ConfigException Fatal(string file, int line, string text, string reason) =>
+        new($"\n*** FATAL CONFIG FILE ERROR (NativeKv) ***\nReading the configuration file '{file}', at line {line}\n>>> '{text}'\n{reason}");
+
+    /// <summary>Sets one parameter from its arguments; unknown names are an error.</summary>
+    public void Apply(string name, string[] values)
+    {
+        var p = Find(name) ?? throw new ConfigException("Bad directive or wrong number of arguments");
+        p.Set(this, values);
+    }
+
+    // ---------------------------------------------------------------- CONFIG GET / SET
+
+    /// <summary>Parameters whose name matches the glob pattern, as (name, value) pairs.</summary>
+    public List<(string Name, string Value)> Get(ReadOnlySpan<byte> pattern)
+    {
+        var result = new List<(string, string)>();
+        foreach (var p in Params)
+        {
+            if (Glob.Match(pattern, Encoding.ASCII.GetBytes(p.Name), ignoreCase: true))
+                result.Add((p.Name, p.Get(this)));
+        }
+        return result;
+    }
+
+    /// <summary>CONFIG SET of one parameter; returns Redis's error text or null.</summary>
+    public string? Set(string name, string value)
+    {
+        var p = Find(name);
+        if (p == null) return $"ERR Unknown option or number of arguments for CONFIG SET - '{name}'";
+        if (!p.Mutable) return $"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
+        try
+        {
+            string[] values = name.Equals("save", StringComparison.OrdinalIgnoreCase) || name.Equals("bind", StringComparison.OrdinalIgnoreCase)
+                ? value.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+                : [value];
+            p.Set(this, values);
+            return null;
+        }
+        catch (Exception e) when (e is ConfigException or OverflowException)
+        {
+            return $"ERR CONFIG SET failed (possibly related to argument '{name}') - {e.Message}";
+        }
+    }
+
+    public bool IsKnown(string name) => Find(name) != null;
+
+    /// <summary>Splits a config line like Redis's sdssplitargs (quotes, escapes); null when unbalanced.</summary>
+    public static List<string>? SplitArgs(string line)
+    {
+        var bytes = Encoding.UTF8.GetBytes(line);
+        using var args = new Protocol.ArgList();
+        unsafe
+        {
+            fixed (byte* p = bytes)
+            {
+                if (!Protocol.RespParser.SplitInline(p, bytes.Length, args)) return null;
+                args.Base = p;
+                var list = new List<string>(args.Count);
+                for (int i = 0; i < args.Count; i++) list.Add(Encoding.UTF8.GetString(args.Get(i)));
+                return list;
+            }
+        }
+    }
+}

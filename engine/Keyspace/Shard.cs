@@ -1,0 +1,546 @@
+// One shard of a database: a hash index of entry pointers with incremental rehash, an intrusive LRU
+// list, an array of the keys that carry a TTL (for O(1) sampling by the active expiry cycle), and the
+// slab arena the entries live in. Every method expects the caller to hold Lock.
+//
+// The index works like Redis's dict: two tables while rehashing, a bucket (plus up to ten empty ones)
+// moved per operation and more by the background cycle, so no request pays for a whole rehash. SCAN
+// uses the reverse-binary cursor over the table mask, which visits every bucket that existed for the
+// whole scan across any number of resizes.
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using NativeKv.Engine.Memory;
+
+namespace NativeKv.Engine.Keyspace;
+
+public unsafe interface IEntryVisitor
+{
+    void Visit(Entry* e);
+}
+
+public unsafe sealed class Shard
+{
+    /// <summary>First table size: tiny, so that 1,024 empty shards (16 databases) cost almost nothing.</summary>
+    const uint InitialBuckets = 8;
+
+    /// <summary>Buckets visited per incremental rehash step before giving up on finding entries (as Redis: 10x).</summary>
+    const int EmptyVisitsPerStep = 10;
+
+    public readonly Lock Lock = new();
+
+    /// <summary>Position in the global lock order (database * shards + index); never changes.</summary>
+    public readonly int Ordinal;
+
+    SlabArena _arena = new();
+    Entry** _t0;
+    Entry** _t1;
+    uint _size0, _size1;
+    long _used0, _used1;
+    long _rehashIdx = -1;
+
+    Entry* _lruHead; // most recently used
+    Entry* _lruTail; // least recently used
+
+    ExpireRef* _expires;
+    int _expireCount, _expireCapacity;
+
+    public Shard(int ordinal) => Ordinal = ordinal;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct ExpireRef
+    {
+        public Entry* Entry;
+        public long At;
+    }
+
+    public SlabArena Arena => _arena;
+    public long Count => _used0 + _used1;
+    public int ExpiresCount => _expireCount;
+    public bool IsRehashing => _rehashIdx >= 0;
+    public Entry* LruTail => _lruTail;
+
+    /// <summary>Bytes of the index tables and the expires array (the arena counts itself).</summary>
+    public long OverheadBytes => ((long)_size0 + _size1) * sizeof(nint) + (long)_expireCapacity * sizeof(ExpireRef);
+
+    public long AllocatedBytes => _arena.AllocatedBytes + OverheadBytes;
+
+    // ---------------------------------------------------------------- lookup
+
+    /// <summary>Finds a key without looking at its TTL.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Entry* Find(ReadOnlySpan<byte> key, uint hash)
+    {
+        if (_rehashIdx >= 0) RehashStep();
+        if (_t0 == null) return null;
+        Entry* e = _t0[hash & (_size0 - 1)];
+        while (e != null)
+        {
+            if (e->Hash == hash && e->KeyLength == key.Length && key.SequenceEqual(Entry.Key(e))) return e;
+            e = e->Next;
+        }
+        if (_rehashIdx < 0) return null;
+        e = _t1[hash & (_size1 - 1)];
+        while (e != null)
+        {
+            if (e->Hash == hash && e->KeyLength == key.Length && key.SequenceEqual(Entry.Key(e))) return e;
+            e = e->Next;
+        }
+        return null;
+    }
+
+    /// <summary>Finds a live key: an expired one is deleted on the spot (lazy expiry) and reported missing.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Entry* Lookup(ReadOnlySpan<byte> key, uint hash, long nowMs)
+    {
+        Entry* e = Find(key, hash);
+        if (e != null && e->ExpireSlot >= 0 && _expires[e->ExpireSlot].At <= nowMs)
+        {
+            Delete(e);
+            ExpiredKeys++;
+            return null;
+        }
+        return e;
+    }
+
+    /// <summary>Keys removed because their TTL passed (lazily or by the active cycle).</summary>
+    public long ExpiredKeys;
+
+    /// <summary>Lookups that found / did not find their key (INFO keyspace_hits / keyspace_misses).</summary>
+    public long Hits, Misses;
+
+    // ---------------------------------------------------------------- insert / resize / delete
+
+    /// <summary>Creates a new entry for a key known to be absent; the caller fills the value.</summary>
+    public Entry* Insert(ReadOnlySpan<byte> key, uint hash, ValueType type, int valueLength)
+    {
+        if (_rehashIdx >= 0) RehashStep();
+        ExpandIfNeeded();
+        nuint size = Entry.AllocationSize(key.Length, valueLength);
+        Entry* e = (Entry*)_arena.Alloc(size);
+        e->Hash = hash;
+        e->ExpireSlot = -1;
+        e->KeyLength = key.Length;
+        e->ValueLength = valueLength;
+        e->Type = type;
+        e->Encoding = 0;
+        e->Lfu = LfuInitValue;
+        e->LruClock = Clock.LruSeconds();
+        key.CopyTo(new Span<byte>(Entry.KeyOf(e), key.Length));
+        if (_rehashIdx >= 0)
+        {
+            Entry** b = &_t1[hash & (_size1 - 1)];
+            e->Next = *b;
+            *b = e;
+            _used1++;
+        }
+        else
+        {
+            Entry** b = &_t0[hash & (_size0 - 1)];
+            e->Next = *b;
+            *b = e;
+            _used0++;
+        }
+        LruLinkHead(e);
+        return e;
+    }
+
+    /// <summary>New entries start with Redis's LFU_INIT_VAL so that they are not evicted at once.</summary>
+    public const ushort LfuInitValue = 5;
+
+    /// <summary>
+    /// Changes the inline value length of an entry, moving it if its size class changes; the first
+    /// min(old, new) value bytes are kept. Returns the (possibly moved) entry.
+    /// </summary>
+    public Entry* ResizeValue(Entry* e, int newValueLength)
+    {
+        nuint oldSize = Entry.AllocationSize(e->KeyLength, e->ValueLength);
+        nuint newSize = Entry.AllocationSize(e->KeyLength, newValueLength);
+        if (SlabArena.RoundedSize(oldSize) == SlabArena.RoundedSize(newSize))
+        {
+            e->ValueLength = newValueLength;
+            return e;
+        }
+        // Unlink from everything that points at it, move, relink.
+        Entry** link = FindLink(e, out _);
+        Entry* prev = e->LruPrev, next = e->LruNext;
+        Entry* n = (Entry*)_arena.Realloc(e, oldSize, newSize);
+        n->ValueLength = newValueLength;
+        *link = n;
+        if (prev != null) prev->LruNext = n; else _lruHead = n;
+        if (next != null) next->LruPrev = n; else _lruTail = n;
+        if (n->ExpireSlot >= 0) _expires[n->ExpireSlot].Entry = n;
+        return n;
+    }
+
+    /// <summary>Removes an entry and frees it (and the structure behind an aggregate value).</summary>
+    public void Delete(Entry* e)
+    {
+        Entry** link = FindLink(e, out bool inT1);
+        *link = e->Next;
+        if (inT1) _used1--; else _used0--;
+        LruUnlink(e);
+        if (e->ExpireSlot >= 0) RemoveExpireSlot(e);
+        FreeEntry(e);
+        ShrinkIfNeeded();
+    }
+
+    void FreeEntry(Entry* e)
+    {
+        var free = ValueTypeHooks.Free[(int)e->Type];
+        if (free != null) free(_arena, e);
+        _arena.Free(e, Entry.AllocationSize(e->KeyLength, e->ValueLength));
+    }
+
+    /// <summary>The pointer that points at <paramref name="e"/> in its bucket chain.</summary>
+    Entry** FindLink(Entry* e, out bool inT1)
+    {
+        inT1 = false;
+        if (_t0 != null)
+        {
+            Entry** link = &_t0[e->Hash & (_size0 - 1)];
+            while (*link != null) { if (*link == e) return link; link = &(*link)->Next; }
+        }
+        if (_t1 != null)
+        {
+            inT1 = true;
+            Entry** link = &_t1[e->Hash & (_size1 - 1)];
+            while (*link != null) { if (*link == e) return link; link = &(*link)->Next; }
+        }
+        throw new InvalidOperationException("entry not in its shard's index");
+    }
+
+    /// <summary>Deletes every entry and returns the index and arena memory.</summary>
+    public void Clear()
+    {
+        for (int t = 0; t < 2; t++)
+        {
+            Entry** table = t == 0 ? _t0 : _t1;
+            uint size = t == 0 ? _size0 : _size1;
+            if (table == null) continue;
+            for (uint i = 0; i < size; i++)
+            {
+                Entry* e = table[i];
+                while (e != null)
+                {
+                    Entry* next = e->Next;
+                    FreeEntry(e);
+                    e = next;
+                }
+            }
+        }
+        FreeTables();
+        if (_expires != null) NativeMemory.Free(_expires);
+        _expires = null;
+        _expireCount = _expireCapacity = 0;
+        _lruHead = _lruTail = null;
+        _arena.ReleaseAllPages();
+    }
+
+    void FreeTables()
+    {
+        if (_t0 != null) NativeMemory.Free(_t0);
+        if (_t1 != null) NativeMemory.Free(_t1);
+        _t0 = _t1 = null;
+        _size0 = _size1 = 0;
+        _used0 = _used1 = 0;
+        _rehashIdx = -1;
+    }
+
+    /// <summary>Exchanges the whole contents with another shard (SWAPDB); both locks must be held.</summary>
+    public void SwapContents(Shard o)
+    {
+        (_arena, o._arena) = (o._arena, _arena);
+        { Entry** tmp = _t0; _t0 = o._t0; o._t0 = tmp; }
+        { Entry** tmp = _t1; _t1 = o._t1; o._t1 = tmp; }
+        (_size0, o._size0) = (o._size0, _size0);
+        (_size1, o._size1) = (o._size1, _size1);
+        (_used0, o._used0) = (o._used0, _used0);
+        (_used1, o._used1) = (o._used1, _used1);
+        (_rehashIdx, o._rehashIdx) = (o._rehashIdx, _rehashIdx);
+        { Entry* tmp = _lruHead; _lruHead = o._lruHead; o._lruHead = tmp; }
+        { Entry* tmp = _lruTail; _lruTail = o._lruTail; o._lruTail = tmp; }
+        { ExpireRef* tmp = _expires; _expires = o._expires; o._expires = tmp; }
+        (_expireCount, o._expireCount) = (o._expireCount, _expireCount);
+        (_expireCapacity, o._expireCapacity) = (o._expireCapacity, _expireCapacity);
+    }
+
+    // ---------------------------------------------------------------- TTL
+
+    /// <summary>The key's absolute expiry in Unix ms, or -1 when it has none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public long GetExpire(Entry* e) => e->ExpireSlot >= 0 ? _expires[e->ExpireSlot].At : -1;
+
+    public void SetExpire(Entry* e, long atMs)
+    {
+        if (e->ExpireSlot >= 0)
+        {
+            _expires[e->ExpireSlot].At = atMs;
+            return;
+        }
+        if (_expireCount == _expireCapacity)
+        {
+            int cap = _expireCapacity == 0 ? 8 : _expireCapacity * 2;
+            _expires = (ExpireRef*)NativeMemory.Realloc(_expires, (nuint)(cap * sizeof(ExpireRef)));
+            _expireCapacity = cap;
+        }
+        e->ExpireSlot = _expireCount;
+        _expires[_expireCount].Entry = e;
+        _expires[_expireCount].At = atMs;
+        _expireCount++;
+    }
+
+    /// <summary>Removes a key's TTL; returns false when it had none.</summary>
+    public bool ClearExpire(Entry* e)
+    {
+        if (e->ExpireSlot < 0) return false;
+        RemoveExpireSlot(e);
+        return true;
+    }
+
+    void RemoveExpireSlot(Entry* e)
+    {
+        int slot = e->ExpireSlot;
+        int last = --_expireCount;
+        if (slot != last)
+        {
+            _expires[slot] = _expires[last];
+            _expires[slot].Entry->ExpireSlot = slot;
+        }
+        e->ExpireSlot = -1;
+        if (_expireCapacity > 64 && _expireCount < _expireCapacity / 8)
+        {
+            _expireCapacity /= 2;
+            _expires = (ExpireRef*)NativeMemory.Realloc(_expires, (nuint)(_expireCapacity * sizeof(ExpireRef)));
+        }
+    }
+
+    /// <summary>
+    /// One round of Redis's active expiry on this shard: sample up to <paramref name="samples"/> keys with
+    /// a TTL, delete the expired. Returns how many were sampled and how many expired.
+    /// </summary>
+    public (int Sampled, int Expired) ActiveExpireRound(long nowMs, int samples, Random rng)
+    {
+        int sampled = 0, expired = 0;
+        for (int i = 0; i < samples && _expireCount > 0; i++)
+        {
+            int slot = rng.Next(_expireCount);
+            sampled++;
+            if (_expires[slot].At <= nowMs)
+            {
+                Delete(_expires[slot].Entry);
+                ExpiredKeys++;
+                expired++;
+            }
+        }
+        return (sampled, expired);
+    }
+
+    /// <summary>The entry at a random TTL slot (for volatile eviction policies); null if none.</summary>
+    public Entry* RandomVolatile(Random rng) => _expireCount == 0 ? null : _expires[rng.Next(_expireCount)].Entry;
+
+    // ---------------------------------------------------------------- LRU
+
+    void LruLinkHead(Entry* e)
+    {
+        e->LruPrev = null;
+        e->LruNext = _lruHead;
+        if (_lruHead != null) _lruHead->LruPrev = e; else _lruTail = e;
+        _lruHead = e;
+    }
+
+    void LruUnlink(Entry* e)
+    {
+        if (e->LruPrev != null) e->LruPrev->LruNext = e->LruNext; else _lruHead = e->LruNext;
+        if (e->LruNext != null) e->LruNext->LruPrev = e->LruPrev; else _lruTail = e->LruPrev;
+    }
+
+    /// <summary>Marks an access: stamps the clock and moves the entry to the most-recent end.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Touch(Entry* e)
+    {
+        e->LruClock = Clock.LruSeconds();
+        if (_lruHead == e) return;
+        LruUnlink(e);
+        LruLinkHead(e);
+    }
+
+    // ---------------------------------------------------------------- incremental rehash
+
+    void ExpandIfNeeded()
+    {
+        if (_rehashIdx >= 0) return;
+        if (_t0 == null)
+        {
+            _size0 = InitialBuckets;
+            _t0 = (Entry**)NativeMemory.AllocZeroed((nuint)(_size0 * sizeof(nint)));
+            return;
+        }
+        if (_used0 >= _size0 && _size0 < (1u << 31)) StartRehash(_size0 * 2);
+    }
+
+    void ShrinkIfNeeded()
+    {
+        if (_rehashIdx >= 0 || _t0 == null) return;
+        if (_used0 == 0 && _size0 > InitialBuckets)
+        {
+            FreeTables();
+            return;
+        }
+        // Shrink when under 1/8 full (Redis: 10%), to the smallest power of two that holds the keys.
+        if (_size0 > InitialBuckets && _used0 * 8 < _size0)
+        {
+            uint target = InitialBuckets;
+            while (target < _used0) target *= 2;
+            StartRehash(target);
+        }
+    }
+
+    void StartRehash(uint newSize)
+    {
+        _size1 = newSize;
+        _t1 = (Entry**)NativeMemory.AllocZeroed((nuint)(newSize * sizeof(nint)));
+        _used1 = 0;
+        _rehashIdx = 0;
+    }
+
+    /// <summary>Moves one non-empty bucket (visiting at most ten empty ones) to the new table.</summary>
+    void RehashStep() => Rehash(1);
+
+    /// <summary>Moves up to <paramref name="buckets"/> non-empty buckets; returns false when done.</summary>
+    public bool Rehash(int buckets)
+    {
+        if (_rehashIdx < 0) return false;
+        int emptyVisits = buckets * EmptyVisitsPerStep;
+        while (buckets-- > 0 && _used0 != 0)
+        {
+            while (_t0[_rehashIdx] == null)
+            {
+                _rehashIdx++;
+                if (--emptyVisits == 0) return true;
+            }
+            Entry* e = _t0[_rehashIdx];
+            while (e != null)
+            {
+                Entry* next = e->Next;
+                Entry** b = &_t1[e->Hash & (_size1 - 1)];
+                e->Next = *b;
+                *b = e;
+                _used0--;
+                _used1++;
+                e = next;
+            }
+            _t0[_rehashIdx] = null;
+            _rehashIdx++;
+        }
+        if (_used0 == 0)
+        {
+            NativeMemory.Free(_t0);
+            _t0 = _t1;
+            _size0 = _size1;
+            _used0 = _used1;
+            _t1 = null;
+            _size1 = 0;
+            _used1 = 0;
+            _rehashIdx = -1;
+            return false;
+        }
+        return true;
+    }
+
+    // ---------------------------------------------------------------- scan and sampling
+
+    /// <summary>
+    /// Visits the bucket(s) for <paramref name="cursor"/> and returns the next cursor (0 when the walk is
+    /// complete), Redis's dictScan: the cursor counts in reverse binary so that buckets split or merged by
+    /// a resize between calls are neither skipped nor, mostly, repeated.
+    /// </summary>
+    public ulong Scan<TVisitor>(ulong cursor, ref TVisitor visitor) where TVisitor : struct, IEntryVisitor
+    {
+        if (Count == 0 || _t0 == null) return 0;
+        ulong v = cursor;
+        if (_rehashIdx < 0)
+        {
+            ulong m0 = _size0 - 1;
+            VisitBucket(_t0[v & m0], ref visitor);
+            v |= ~m0;
+            v = ReverseBits(v);
+            v++;
+            v = ReverseBits(v);
+        }
+        else
+        {
+            Entry** small = _t0, large = _t1;
+            ulong ms = _size0 - 1, ml = _size1 - 1;
+            if (_size0 > _size1)
+            {
+                small = _t1; large = _t0;
+                ms = _size1 - 1; ml = _size0 - 1;
+            }
+            VisitBucket(small[v & ms], ref visitor);
+            do
+            {
+                VisitBucket(large[v & ml], ref visitor);
+                v |= ~ml;
+                v = ReverseBits(v);
+                v++;
+                v = ReverseBits(v);
+            } while ((v & (ms ^ ml)) != 0);
+        }
+        return v;
+    }
+
+    static void VisitBucket<TVisitor>(Entry* e, ref TVisitor visitor) where TVisitor : struct, IEntryVisitor
+    {
+        while (e != null)
+        {
+            Entry* next = e->Next;
+            visitor.Visit(e);
+            e = next;
+        }
+    }
+
+    /// <summary>Calls the visitor for every entry (KEYS, FLUSH accounting); the visitor must not delete.</summary>
+    public void ForEach<TVisitor>(ref TVisitor visitor) where TVisitor : struct, IEntryVisitor
+    {
+        for (int t = 0; t < 2; t++)
+        {
+            Entry** table = t == 0 ? _t0 : _t1;
+            uint size = t == 0 ? _size0 : _size1;
+            if (table == null) continue;
+            for (uint i = 0; i < size; i++) VisitBucket(table[i], ref visitor);
+        }
+    }
+
+    static ulong ReverseBits(ulong v)
+    {
+        v = ((v >> 1) & 0x5555555555555555UL) | ((v & 0x5555555555555555UL) << 1);
+        v = ((v >> 2) & 0x3333333333333333UL) | ((v & 0x3333333333333333UL) << 2);
+        v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FUL) | ((v & 0x0F0F0F0F0F0F0F0FUL) << 4);
+        v = ((v >> 8) & 0x00FF00FF00FF00FFUL) | ((v & 0x00FF00FF00FF00FFUL) << 8);
+        v = ((v >> 16) & 0x0000FFFF0000FFFFUL) | ((v & 0x0000FFFF0000FFFFUL) << 16);
+        return (v >> 32) | (v << 32);
+    }
+
+    /// <summary>A uniformly chosen bucket's random entry (fair enough for RANDOMKEY and random eviction).</summary>
+    public Entry* RandomEntry(Random rng)
+    {
+        if (Count == 0) return null;
+        for (int attempt = 0; attempt < 1_000_000; attempt++)
+        {
+            Entry* e;
+            if (_rehashIdx >= 0)
+            {
+                long total = _size0 + (long)_size1;
+                long i = _rehashIdx + rng.NextInt64(total - _rehashIdx);
+                e = i >= _size0 ? _t1[i - _size0] : _t0[i];
+            }
+            else e = _t0[rng.Next((int)Math.Min(_size0, int.MaxValue))];
+            if (e == null) continue;
+            int len = 0;
+            for (Entry* x = e; x != null; x = x->Next) len++;
+            int pick = rng.Next(len);
+            while (pick-- > 0) e = e->Next;
+            return e;
+        }
+        return _lruTail;
+    }
+}

@@ -1,0 +1,252 @@
+// Slab arena: the native memory every stored key and value lives in.
+//
+// Small allocations are served from size classes about 1.25x apart, each class carving fixed-size
+// slots out of 64 KiB pages that are aligned to their size, so that a slot finds its page header with
+// one mask. Each page keeps its own free list (as mimalloc does): freeing never walks anything, and a
+// page whose last slot is freed goes straight back to the OS, so memory returns after deletes and
+// FLUSHALL. Allocations larger than the biggest class go to the OS on their own.
+//
+// An arena is not thread-safe: each shard owns one and uses it under the shard lock. The arena counts
+// exactly what it holds (whole pages, large blocks), which is what `used_memory` reports.
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace NativeKv.Engine.Memory;
+
+public unsafe sealed class SlabArena : IDisposable
+{
+    /// <summary>Page size: large enough that a page holds at least four slots of the biggest class, small
+    /// enough that an almost empty shard does not pin much memory.</summary>
+    public const int PageSize = 64 * 1024;
+
+    /// <summary>Largest slot served from pages; anything larger is a block of its own.</summary>
+    public const int MaxSmallSize = 16 * 1024;
+
+    /// <summary>Slot alignment and the granularity of the size-class lookup table.</summary>
+    const int Granule = 8;
+
+    static readonly int[] ClassSizes = BuildClassSizes();
+    static readonly byte[] ClassBySize = BuildClassLookup();
+
+    public static int ClassCount => ClassSizes.Length;
+
+    // Per class: the page allocations currently come from, and a list of non-full pages.
+    readonly PageHeader*[] _current = new PageHeader*[ClassSizes.Length];
+    readonly PageHeader*[] _partial = new PageHeader*[ClassSizes.Length];
+    PageHeader* _allPages; // every page, for Dispose and Reset
+
+    long _pageBytes;
+    long _largeBytes;
+    long _liveBytes;
+
+    /// <summary>Bytes this arena holds from the OS: whole pages plus large blocks.</summary>
+    public long AllocatedBytes => _pageBytes + _largeBytes;
+
+    /// <summary>Bytes handed out to callers (rounded to their size class).</summary>
+    public long LiveBytes => _liveBytes;
+
+    [StructLayout(LayoutKind.Sequential)]
+    struct PageHeader
+    {
+        public PageHeader* NextPage;     // all-pages list
+        public PageHeader* PrevPage;
+        public PageHeader* NextPartial;  // class partial list (pages with free slots, not current)
+        public PageHeader* PrevPartial;
+        public byte* FreeList;           // slots returned to this page
+        public byte* Bump;               // never-used space starts here
+        public int Live;                 // slots in use
+        public int ClassIndex;
+        public int SlotSize;
+        public int InPartial;            // 1 while linked in the partial list
+    }
+
+    static int HeaderSize => (sizeof(PageHeader) + 15) & ~15;
+
+    static int[] BuildClassSizes()
+    {
+        var sizes = new List<int>();
+        int s = 16;
+        while (s <= MaxSmallSize)
+        {
+            sizes.Add(s);
+            int next = (int)(s * 1.25);
+            next = (next + Granule - 1) & ~(Granule - 1);
+            if (next <= s) next = s + Granule;
+            s = next;
+        }
+        if (sizes[^1] != MaxSmallSize) sizes.Add(MaxSmallSize);
+        return sizes.ToArray();
+    }
+
+    static byte[] BuildClassLookup()
+    {
+        var table = new byte[MaxSmallSize / Granule + 1];
+        int c = 0;
+        for (int i = 0; i < table.Length; i++)
+        {
+            int size = i * Granule;
+            while (ClassSizes[c] < size) c++;
+            table[i] = (byte)c;
+        }
+        return table;
+    }
+
+    /// <summary>The number of bytes an allocation of <paramref name="size"/> really takes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nuint RoundedSize(nuint size)
+    {
+        if (size <= MaxSmallSize)
+            return (nuint)ClassSizes[ClassBySize[((int)size + Granule - 1) / Granule]];
+        return (size + 15) & ~(nuint)15;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void* Alloc(nuint size)
+    {
+        if (size > MaxSmallSize) return AllocLarge(size);
+        int cls = ClassBySize[((int)size + Granule - 1) / Granule];
+        PageHeader* page = _current[cls];
+        if (page != null)
+        {
+            byte* slot = page->FreeList;
+            if (slot != null)
+            {
+                page->FreeList = *(byte**)slot;
+                page->Live++;
+                _liveBytes += page->SlotSize;
+                return slot;
+            }
+            if (page->Bump + page->SlotSize <= (byte*)page + PageSize)
+            {
+                slot = page->Bump;
+                page->Bump += page->SlotSize;
+                page->Live++;
+                _liveBytes += page->SlotSize;
+                return slot;
+            }
+        }
+        return AllocSlow(cls);
+    }
+
+    void* AllocSlow(int cls)
+    {
+        PageHeader* page = _partial[cls];
+        if (page != null)
+        {
+            UnlinkPartial(page);
+        }
+        else
+        {
+            page = (PageHeader*)NativeMemory.AlignedAlloc(PageSize, PageSize);
+            *page = default;
+            page->ClassIndex = cls;
+            page->SlotSize = ClassSizes[cls];
+            page->Bump = (byte*)page + HeaderSize;
+            page->NextPage = _allPages;
+            if (_allPages != null) _allPages->PrevPage = page;
+            _allPages = page;
+            _pageBytes += PageSize;
+        }
+        _current[cls] = page;
+        return Alloc((nuint)ClassSizes[cls]);
+    }
+
+    void* AllocLarge(nuint size)
+    {
+        nuint rounded = RoundedSize(size);
+        void* p = NativeMemory.Alloc(rounded);
+        _largeBytes += (long)rounded;
+        _liveBytes += (long)rounded;
+        return p;
+    }
+
+    /// <summary>Frees a block; <paramref name="size"/> must be the size it was allocated with (any size
+    /// within the same class works too).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Free(void* p, nuint size)
+    {
+        if (size > MaxSmallSize)
+        {
+            nuint rounded = RoundedSize(size);
+            NativeMemory.Free(p);
+            _largeBytes -= (long)rounded;
+            _liveBytes -= (long)rounded;
+            return;
+        }
+        PageHeader* page = (PageHeader*)((nuint)p & ~(nuint)(PageSize - 1));
+        *(byte**)p = page->FreeList;
+        page->FreeList = (byte*)p;
+        page->Live--;
+        _liveBytes -= page->SlotSize;
+        if (page->Live == 0 || page->InPartial == 0) FreeSlow(page);
+    }
+
+    void FreeSlow(PageHeader* page)
+    {
+        int cls = page->ClassIndex;
+        if (page->Live == 0)
+        {
+            // An empty page goes back to the OS, unless it is the class's current page (keep one warm).
+            if (_current[cls] == page) return;
+            if (page->InPartial != 0) UnlinkPartial(page);
+            if (page->PrevPage != null) page->PrevPage->NextPage = page->NextPage; else _allPages = page->NextPage;
+            if (page->NextPage != null) page->NextPage->PrevPage = page->PrevPage;
+            NativeMemory.AlignedFree(page);
+            _pageBytes -= PageSize;
+            return;
+        }
+        if (_current[cls] == page) return;
+        // A full page just got a free slot: make it available again.
+        page->InPartial = 1;
+        page->PrevPartial = null;
+        page->NextPartial = _partial[cls];
+        if (_partial[cls] != null) _partial[cls]->PrevPartial = page;
+        _partial[cls] = page;
+    }
+
+    void UnlinkPartial(PageHeader* page)
+    {
+        int cls = page->ClassIndex;
+        if (page->PrevPartial != null) page->PrevPartial->NextPartial = page->NextPartial; else _partial[cls] = page->NextPartial;
+        if (page->NextPartial != null) page->NextPartial->PrevPartial = page->PrevPartial;
+        page->NextPartial = page->PrevPartial = null;
+        page->InPartial = 0;
+    }
+
+    /// <summary>Grows or shrinks a block, keeping its first min(old,new) bytes.</summary>
+    public void* Realloc(void* p, nuint oldSize, nuint newSize)
+    {
+        if (RoundedSize(oldSize) == RoundedSize(newSize)) return p;
+        if (oldSize > MaxSmallSize && newSize > MaxSmallSize)
+        {
+            nuint oldR = RoundedSize(oldSize), newR = RoundedSize(newSize);
+            void* q = NativeMemory.Realloc(p, newR);
+            _largeBytes += (long)newR - (long)oldR;
+            _liveBytes += (long)newR - (long)oldR;
+            return q;
+        }
+        void* n = Alloc(newSize);
+        Buffer.MemoryCopy(p, n, (long)newSize, (long)Math.Min(oldSize, newSize));
+        Free(p, oldSize);
+        return n;
+    }
+
+    /// <summary>Releases every page. Large blocks are the caller's to free (it knows where they are).</summary>
+    public void ReleaseAllPages()
+    {
+        PageHeader* page = _allPages;
+        while (page != null)
+        {
+            PageHeader* next = page->NextPage;
+            _liveBytes -= (long)page->Live * page->SlotSize;
+            NativeMemory.AlignedFree(page);
+            page = next;
+        }
+        _allPages = null;
+        _pageBytes = 0;
+        Array.Clear(_current);
+        Array.Clear(_partial);
+    }
+
+    public void Dispose() => ReleaseAllPages();
+}

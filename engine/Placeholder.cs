@@ -1,1 +1,0 @@
-namespace NativeKv.Engine;

@@ -1,0 +1,271 @@
+// RESP reply writer: appends replies to one native buffer that the connection sends in a single send
+// per receive batch. It cannot fail: it grows itself. Array lengths that are only known at the end can be
+// deferred (space is reserved and patched). RESP3 variants are chosen by the Resp3 flag.
+using System.Runtime.CompilerServices;
+using NativeKv.Engine.Memory;
+
+namespace NativeKv.Engine.Protocol;
+
+public unsafe sealed class RespWriter : IDisposable
+{
+    /// <summary>Default send buffer: a whole pipelined batch of small replies fits without growing.</summary>
+    public const int DefaultCapacity = 16 * 1024;
+
+    /// <summary>Room reserved for a deferred header: '*' + 20 digits + CRLF.</summary>
+    const int DeferredHeaderRoom = 23;
+
+    readonly NativeBuffer _buf;
+    byte* _p;
+    int _len;
+    int _cap;
+
+    public bool Resp3;
+
+    public RespWriter(int capacity = DefaultCapacity)
+    {
+        _buf = new NativeBuffer(capacity);
+        _p = _buf.Pointer;
+        _cap = capacity;
+    }
+
+    public int Length => _len;
+    public byte* Pointer => _p;
+    public NativeBuffer Buffer => _buf;
+    public ReadOnlySpan<byte> Written => new(_p, _len);
+
+    public void Clear() => _len = 0;
+
+    /// <summary>Shrinks a buffer that grew for one huge reply back to the default.</summary>
+    public void TrimIfLarge()
+    {
+        if (_cap > 1024 * 1024 && _len == 0)
+        {
+            _buf.Resize(DefaultCapacity, 0);
+            _p = _buf.Pointer;
+            _cap = DefaultCapacity;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void Ensure(int n)
+    {
+        if (_len + n > _cap) Grow(n);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    void Grow(int n)
+    {
+        long want = Math.Max((long)_cap * 2, (long)_len + n);
+        if (want > int.MaxValue - 64) want = int.MaxValue - 64;
+        _buf.Resize((int)want, _len);
+        _p = _buf.Pointer;
+        _cap = (int)want;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteRaw(ReadOnlySpan<byte> bytes)
+    {
+        Ensure(bytes.Length);
+        bytes.CopyTo(new Span<byte>(_p + _len, bytes.Length));
+        _len += bytes.Length;
+    }
+
+    /// <summary>Reserves <paramref name="n"/> bytes and returns where to write them.</summary>
+    public Span<byte> Reserve(int n)
+    {
+        Ensure(n);
+        var s = new Span<byte>(_p + _len, n);
+        _len += n;
+        return s;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void WriteCrLf()
+    {
+        _p[_len] = (byte)'\r';
+        _p[_len + 1] = (byte)'\n';
+        _len += 2;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void WritePrefixedNumber(byte prefix, long n)
+    {
+        Ensure(Numbers.MaxInt64Chars + 3);
+        _p[_len++] = prefix;
+        _len += Numbers.FormatInt64(n, new Span<byte>(_p + _len, Numbers.MaxInt64Chars));
+        WriteCrLf();
+    }
+
+    /// <summary>+OK and other status replies. The text must not contain CR or LF.</summary>
+    public void WriteSimpleString(ReadOnlySpan<byte> s)
+    {
+        Ensure(s.Length + 3);
+        _p[_len++] = (byte)'+';
+        s.CopyTo(new Span<byte>(_p + _len, s.Length));
+        _len += s.Length;
+        WriteCrLf();
+    }
+
+    public void WriteOk() => WriteRaw("+OK\r\n"u8);
+
+    /// <summary>An error reply; <paramref name="s"/> starts with its code ("ERR ...", "WRONGTYPE ...").
+    /// CR and LF inside are turned into spaces, as Redis does.</summary>
+    public void WriteError(ReadOnlySpan<byte> s)
+    {
+        Ensure(s.Length + 3);
+        _p[_len++] = (byte)'-';
+        for (int i = 0; i < s.Length; i++)
+        {
+            byte c = s[i];
+            _p[_len++] = c == (byte)'\r' || c == (byte)'\n' ? (byte)' ' : c;
+        }
+        WriteCrLf();
+        ErrorCount++;
+    }
+
+    public void WriteError(string s)
+    {
+        int max = s.Length * 3;
+        Span<byte> tmp = max <= 512 ? stackalloc byte[max] : new byte[max];
+        int n = System.Text.Encoding.UTF8.GetBytes(s, tmp);
+        WriteError(tmp[..n]);
+    }
+
+    /// <summary>Error replies written so far (for INFO's total_error_replies).</summary>
+    public long ErrorCount;
+
+    public void WriteInteger(long n) => WritePrefixedNumber((byte)':', n);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteBulk(ReadOnlySpan<byte> s)
+    {
+        Ensure(s.Length + Numbers.MaxInt64Chars + 5);
+        _p[_len++] = (byte)'$';
+        _len += Numbers.FormatInt64(s.Length, new Span<byte>(_p + _len, Numbers.MaxInt64Chars));
+        WriteCrLf();
+        s.CopyTo(new Span<byte>(_p + _len, s.Length));
+        _len += s.Length;
+        WriteCrLf();
+    }
+
+    /// <summary>Writes a bulk header for <paramref name="length"/> bytes and returns the space for them
+    /// (the caller fills it); the trailing CRLF is written too.</summary>
+    public Span<byte> WriteBulkInPlace(int length)
+    {
+        Ensure(length + Numbers.MaxInt64Chars + 5);
+        _p[_len++] = (byte)'$';
+        _len += Numbers.FormatInt64(length, new Span<byte>(_p + _len, Numbers.MaxInt64Chars));
+        WriteCrLf();
+        var span = new Span<byte>(_p + _len, length);
+        _len += length;
+        WriteCrLf();
+        return span;
+    }
+
+    public void WriteBulk(long n)
+    {
+        Span<byte> tmp = stackalloc byte[Numbers.MaxInt64Chars];
+        int k = Numbers.FormatInt64(n, tmp);
+        WriteBulk(tmp[..k]);
+    }
+
+    public void WriteBulk(string s)
+    {
+        int max = s.Length * 3;
+        byte[]? rented = null;
+        Span<byte> tmp = max <= 1024 ? stackalloc byte[max] : (rented = new byte[max]);
+        int n = System.Text.Encoding.UTF8.GetBytes(s, tmp);
+        WriteBulk(tmp[..n]);
+    }
+
+    /// <summary>A double reply: RESP3 ",d", RESP2 a bulk string, formatted as Redis 7.0 does.</summary>
+    public void WriteDouble(double d)
+    {
+        Span<byte> tmp = stackalloc byte[64];
+        int n = Numbers.FormatDouble(d, tmp);
+        if (Resp3)
+        {
+            Ensure(n + 3);
+            _p[_len++] = (byte)',';
+            tmp[..n].CopyTo(new Span<byte>(_p + _len, n));
+            _len += n;
+            WriteCrLf();
+        }
+        else WriteBulk(tmp[..n]);
+    }
+
+    /// <summary>The null bulk reply: RESP2 "$-1", RESP3 "_".</summary>
+    public void WriteNull() => WriteRaw(Resp3 ? "_\r\n"u8 : "$-1\r\n"u8);
+
+    /// <summary>The null array reply: RESP2 "*-1", RESP3 "_".</summary>
+    public void WriteNullArray() => WriteRaw(Resp3 ? "_\r\n"u8 : "*-1\r\n"u8);
+
+    public void WriteArrayHeader(long n) => WritePrefixedNumber((byte)'*', n);
+
+    /// <summary>A map header: RESP3 "%n", RESP2 an array of 2n elements.</summary>
+    public void WriteMapHeader(long n)
+    {
+        if (Resp3) WritePrefixedNumber((byte)'%', n);
+        else WritePrefixedNumber((byte)'*', n * 2);
+    }
+
+    /// <summary>A set header: RESP3 "~n", RESP2 an array.</summary>
+    public void WriteSetHeader(long n) => WritePrefixedNumber(Resp3 ? (byte)'~' : (byte)'*', n);
+
+    public void WriteEmptyArray() => WriteRaw("*0\r\n"u8);
+
+    /// <summary>Reserves room for an array header whose length is known later; returns its position.</summary>
+    public int BeginDeferredArray()
+    {
+        Ensure(DeferredHeaderRoom);
+        int at = _len;
+        _len += DeferredHeaderRoom;
+        return at;
+    }
+
+    /// <summary>Writes the deferred header at <paramref name="at"/> and closes the gap after it.</summary>
+    public void EndDeferredArray(int at, long count, byte prefix = (byte)'*')
+    {
+        Span<byte> hdr = stackalloc byte[DeferredHeaderRoom];
+        hdr[0] = prefix;
+        int n = 1 + Numbers.FormatInt64(count, hdr[1..]);
+        hdr[n++] = (byte)'\r';
+        hdr[n++] = (byte)'\n';
+        PatchDeferred(at, hdr[..n]);
+    }
+
+    /// <summary>Fills a deferred slot with a bulk string (e.g. a SCAN cursor known only at the end).</summary>
+    public void EndDeferredBulk(int at, ReadOnlySpan<byte> value)
+    {
+        Span<byte> tmp = stackalloc byte[value.Length + 16];
+        tmp[0] = (byte)'$';
+        int n = 1 + Numbers.FormatInt64(value.Length, tmp[1..]);
+        tmp[n++] = (byte)'\r';
+        tmp[n++] = (byte)'\n';
+        value.CopyTo(tmp[n..]);
+        n += value.Length;
+        tmp[n++] = (byte)'\r';
+        tmp[n++] = (byte)'\n';
+        PatchDeferred(at, tmp[..n]);
+    }
+
+    /// <summary>Replaces the reserved slot at <paramref name="at"/> with <paramref name="bytes"/>,
+    /// moving what was written after it.</summary>
+    void PatchDeferred(int at, ReadOnlySpan<byte> bytes)
+    {
+        int tailStart = at + DeferredHeaderRoom;
+        int tail = _len - tailStart;
+        int delta = bytes.Length - DeferredHeaderRoom;
+        if (delta > 0) Ensure(delta);
+        byte* dst = _p + at;
+        if (delta != 0 && tail > 0)
+            System.Buffer.MemoryCopy(_p + tailStart, dst + bytes.Length, tail, tail);
+        bytes.CopyTo(new Span<byte>(dst, bytes.Length));
+        _len += delta;
+    }
+
+    /// <summary>Drops everything written after <paramref name="length"/> (used to undo a partial reply).</summary>
+    public void Truncate(int length) => _len = length;
+
+    public void Dispose() => _buf.Dispose();
+}

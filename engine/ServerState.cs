@@ -1,0 +1,64 @@
+// The state every command can reach: the keyspace, the configuration, the connected clients and the
+// server-wide statistics. One instance per process, created by the server (or by a test).
+using System.Collections.Concurrent;
+using NativeKv.Engine.Commands;
+using NativeKv.Engine.Config;
+using NativeKv.Engine.Keyspace;
+
+namespace NativeKv.Engine;
+
+public sealed class ServerState : IDisposable
+{
+    public readonly ServerConfig Config;
+    public readonly Store Store;
+    public readonly ConcurrentDictionary<long, ClientState> Clients = new();
+    public readonly long StartedMs = Clock.UnixMs();
+    public readonly string RunId = Convert.ToHexString(Guid.NewGuid().ToByteArray()).ToLowerInvariant() + Convert.ToHexString(BitConverter.GetBytes(Environment.TickCount64)).ToLowerInvariant()[..8];
+
+    // Statistics (INFO stats). Updated with interlocked adds off the per-command path where possible.
+    public long TotalConnections;
+    public long RejectedConnections;
+    public long TotalCommands;
+    public long TotalErrorReplies;
+    public long NetInputBytes;
+    public long NetOutputBytes;
+    public long EvictedKeys;
+    long _peakMemory;
+
+    /// <summary>Set by the server: requests a graceful shutdown (SHUTDOWN command). The argument says
+    /// whether to save a snapshot: true (SAVE), false (NOSAVE), null (per configuration).</summary>
+    public Action<bool?>? RequestShutdown;
+
+    /// <summary>Called after CONFIG SET changed parameters, so that running parts pick them up.</summary>
+    public Action? ConfigChanged;
+
+    /// <summary>Version text for INFO and --version.</summary>
+    public static string Version => typeof(ServerState).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    /// <summary>The Redis version NativeKv answers as, so that clients enable the Redis 7.0 feature set.</summary>
+    public const string RedisCompatVersion = "7.0.15";
+
+    public ServerState(ServerConfig config, bool startCron = true)
+    {
+        Config = config;
+        Store = new Store(config.Databases, config.Hz, startCron);
+    }
+
+    public int ConnectedClients => Clients.Count;
+
+    /// <summary>Memory in use: the keyspace's native allocations plus connection buffers.</summary>
+    public long UsedMemory
+    {
+        get
+        {
+            long used = Store.AllocatedBytes + Memory.MemoryCounters.BufferBytes;
+            long peak = Volatile.Read(ref _peakMemory);
+            if (used > peak) Interlocked.CompareExchange(ref _peakMemory, used, peak);
+            return used;
+        }
+    }
+
+    public long PeakMemory => Math.Max(Volatile.Read(ref _peakMemory), UsedMemory);
+
+    public void Dispose() => Store.Dispose();
+}

@@ -1,0 +1,274 @@
+// One client connection: a receive → parse → execute → send loop on SocketAsyncEventArgs.
+//
+// Receive and send alternate (one operation in flight at a time), so the buffers are only ever touched by
+// the thread that handles the current completion. A synchronous completion loops in place, without a
+// thread hop (Garnet's `do { } while (!ReceiveAsync)`). Every complete command in a receive batch is
+// executed and its reply appended to one native send buffer, which goes out in a single send: pipelining
+// falls out of this. Incomplete commands stay at the start of the receive buffer; the parser resumes where
+// it stopped, and for a large bulk the buffer is sized once to what the command needs, so a 512 MB value
+// is received straight into place without repeated copying.
+using System.Net.Sockets;
+using NativeKv.Engine;
+using NativeKv.Engine.Commands;
+using NativeKv.Engine.Memory;
+using NativeKv.Engine.Protocol;
+
+namespace NativeKv.Server;
+
+public unsafe sealed class Connection
+{
+    /// <summary>Initial receive buffer: a typical pipelined batch fits; larger commands grow it.</summary>
+    const int ReceiveBufferSize = 16 * 1024;
+
+    /// <summary>A buffer that grew past this is given back once it holds little again.</summary>
+    const int ShrinkThreshold = 1024 * 1024;
+
+    readonly Socket _socket;
+    readonly ServerState _server;
+    readonly Listener _listener;
+    readonly ClientState _client = new();
+    readonly SocketAsyncEventArgs _recv;
+    readonly SocketAsyncEventArgs _send;
+    readonly NativeBuffer _in;
+    readonly RespWriter _out;
+    readonly ArgList _args = new();
+    RespParser _parser = new();
+    int _inLen;
+    int _sendOffset;
+    bool _closeAfterSend;
+    int _closed;
+    int _released;
+
+    /// <summary>True while a batch is being executed or its replies sent (graceful shutdown waits).</summary>
+    public volatile bool Busy;
+
+    public ClientState Client => _client;
+
+    public Connection(Socket socket, ServerState server, Listener listener)
+    {
+        _socket = socket;
+        _server = server;
+        _listener = listener;
+        _socket.NoDelay = true;
+        _in = new NativeBuffer(ReceiveBufferSize);
+        _out = new RespWriter();
+        _recv = new SocketAsyncEventArgs(unsafeSuppressExecutionContextFlow: true);
+        _recv.Completed += (_, _) => { if (OnReceived()) ReceiveLoop(); };
+        _send = new SocketAsyncEventArgs(unsafeSuppressExecutionContextFlow: true);
+        _send.Completed += (_, _) => OnSendCompleted();
+        try
+        {
+            _client.Address = socket.RemoteEndPoint?.ToString() ?? "";
+            _client.LocalAddress = socket.LocalEndPoint?.ToString() ?? "";
+        }
+        catch (SocketException) { }
+        _client.Kill = Kill;
+    }
+
+    public void Start()
+    {
+        _server.Clients[_client.Id] = _client;
+        ReceiveLoop();
+    }
+
+    void ReceiveLoop()
+    {
+        while (true)
+        {
+            if (!EnsureReceiveSpace()) return;
+            _recv.SetBuffer(_in.Memory.Slice(_inLen, _in.Capacity - _inLen));
+            bool pending;
+            try
+            {
+                pending = _socket.ReceiveAsync(_recv);
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
+            {
+                Release();
+                return;
+            }
+            if (pending) return;
+            if (!OnReceived()) return;
+        }
+    }
+
+    /// <summary>Makes room for the next receive; false (and the connection closed) past the query buffer limit.</summary>
+    bool EnsureReceiveSpace()
+    {
+        long need = _parser.NeedBytes;
+        if (_inLen < _in.Capacity && need <= _in.Capacity) return true;
+        long target = Math.Max((long)_in.Capacity * 2, need);
+        if (target > _server.Config.ClientQueryBufferLimit || target > int.MaxValue - 1024)
+        {
+            Server.Log.Warning($"Closing client that reached max query buffer length: id={_client.Id} addr={_client.Address} (qbuf initial bytes: {_inLen})");
+            Release();
+            return false;
+        }
+        _in.Resize((int)target, _inLen);
+        _client.QueryBufferBytes = target;
+        return true;
+    }
+
+    /// <summary>Handles a receive completion; true when the caller should receive again at once.</summary>
+    bool OnReceived()
+    {
+        int n = _recv.BytesTransferred;
+        if (_recv.SocketError != SocketError.Success || n == 0 || Volatile.Read(ref _closed) != 0)
+        {
+            Release();
+            return false;
+        }
+        _inLen += n;
+        Interlocked.Add(ref _server.NetInputBytes, n);
+        Busy = true;
+        ProcessInput();
+        if (_out.Length > 0) return StartSend();
+        Busy = false;
+        if (_closeAfterSend)
+        {
+            Release();
+            return false;
+        }
+        return true;
+    }
+
+    void ProcessInput()
+    {
+        int pos = 0;
+        long commands = 0;
+        long errorsBefore = _out.ErrorCount;
+        long maxBulk = _server.Config.ProtoMaxBulkLen;
+        while (pos < _inLen)
+        {
+            var st = _parser.Parse(_in.Pointer + pos, _inLen - pos, _args, maxBulk, out int consumed);
+            if (st == ParseStatus.Incomplete) break;
+            if (st == ParseStatus.Error)
+            {
+                _out.WriteError(_parser.Error!);
+                _closeAfterSend = true;
+                pos = _inLen;
+                _parser.Reset();
+                break;
+            }
+            pos += consumed;
+            if (_args.Count == 0) continue;
+            var ctx = new CommandContext(_server, _client, _out, _args);
+            Dispatcher.Execute(ref ctx);
+            commands++;
+            if (_client.CloseAfterReply)
+            {
+                _closeAfterSend = true;
+                pos = _inLen;
+                break;
+            }
+        }
+        if (pos > 0)
+        {
+            int rest = _inLen - pos;
+            if (rest > 0) Buffer.MemoryCopy(_in.Pointer + pos, _in.Pointer, _in.Capacity, rest);
+            _inLen = rest;
+            if (_in.Capacity > ShrinkThreshold && rest < ReceiveBufferSize && _parser.NeedBytes <= ReceiveBufferSize)
+            {
+                _in.Resize(ReceiveBufferSize, rest);
+                _args.Trim();
+                _client.QueryBufferBytes = ReceiveBufferSize;
+            }
+        }
+        if (commands > 0)
+        {
+            Interlocked.Add(ref _server.TotalCommands, commands);
+            _client.LastInteractionMs = Clock.UnixMs();
+        }
+        long errors = _out.ErrorCount - errorsBefore;
+        if (errors > 0) Interlocked.Add(ref _server.TotalErrorReplies, errors);
+    }
+
+    /// <summary>Sends the reply buffer; true when it all went out synchronously (receive again).</summary>
+    bool StartSend()
+    {
+        _sendOffset = 0;
+        _client.OutputBufferBytes = _out.Length;
+        return SendLoop();
+    }
+
+    bool SendLoop()
+    {
+        while (true)
+        {
+            _send.SetBuffer(_out.Buffer.Memory.Slice(_sendOffset, _out.Length - _sendOffset));
+            bool pending;
+            try
+            {
+                pending = _socket.SendAsync(_send);
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
+            {
+                Release();
+                return false;
+            }
+            if (pending) return false;
+            if (!SendProgress()) return false;
+            if (_sendOffset == _out.Length) return SendDone();
+        }
+    }
+
+    bool SendProgress()
+    {
+        if (_send.SocketError != SocketError.Success || _send.BytesTransferred <= 0)
+        {
+            Release();
+            return false;
+        }
+        _sendOffset += _send.BytesTransferred;
+        Interlocked.Add(ref _server.NetOutputBytes, _send.BytesTransferred);
+        return true;
+    }
+
+    bool SendDone()
+    {
+        _out.Clear();
+        _out.TrimIfLarge();
+        _client.OutputBufferBytes = 0;
+        Busy = false;
+        if (_closeAfterSend)
+        {
+            Release();
+            return false;
+        }
+        return true;
+    }
+
+    void OnSendCompleted()
+    {
+        if (!SendProgress()) return;
+        if (_sendOffset < _out.Length)
+        {
+            if (!SendLoop()) return;
+        }
+        else if (!SendDone()) return;
+        ReceiveLoop();
+    }
+
+    /// <summary>Closes the socket from any thread; the I/O path releases the buffers when its operation ends.</summary>
+    public void Kill()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0) return;
+        try { _socket.Shutdown(SocketShutdown.Both); } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
+        _socket.Close();
+    }
+
+    /// <summary>Closes and frees everything; called only from the I/O path, with no operation in flight.</summary>
+    void Release()
+    {
+        Busy = false;
+        Kill();
+        if (Interlocked.Exchange(ref _released, 1) != 0) return;
+        _server.Clients.TryRemove(_client.Id, out _);
+        _listener.Forget(this);
+        _recv.Dispose();
+        _send.Dispose();
+        _in.Dispose();
+        _out.Dispose();
+        _args.Dispose();
+    }
+}
