@@ -15,7 +15,7 @@ using NativeKv.Engine.Protocol;
 
 namespace NativeKv.Server;
 
-public unsafe sealed class Connection
+public unsafe sealed class Connection : IThreadPoolWorkItem
 {
     /// <summary>Initial receive buffer: a typical pipelined batch fits; larger commands grow it.</summary>
     const int ReceiveBufferSize = 16 * 1024;
@@ -34,6 +34,7 @@ public unsafe sealed class Connection
     readonly ArgList _args = new();
     RespParser _parser = new();
     int _inLen;
+    int _resumeAt;     // where to continue parsing after a suspended command completes
     int _sendOffset;
     bool _closeAfterSend;
     int _closed;
@@ -63,6 +64,8 @@ public unsafe sealed class Connection
         }
         catch (SocketException) { }
         _client.Kill = Kill;
+        _client.Reply = _out;
+        _client.Resume = () => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
 
     public void Start()
@@ -121,7 +124,25 @@ public unsafe sealed class Connection
         _inLen += n;
         Interlocked.Add(ref _server.NetInputBytes, n);
         Busy = true;
-        ProcessInput();
+        if (!ProcessInput(0)) return false; // suspended: Execute() continues later
+        return AfterBatch();
+    }
+
+    /// <summary>Continues a suspended client on a thread-pool thread (IThreadPoolWorkItem).</summary>
+    void IThreadPoolWorkItem.Execute()
+    {
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            Release();
+            return;
+        }
+        if (!ProcessInput(_resumeAt)) return;
+        if (AfterBatch()) ReceiveLoop();
+    }
+
+    /// <summary>After a batch: send its replies or, if there are none, receive again (true).</summary>
+    bool AfterBatch()
+    {
         if (_out.Length > 0) return StartSend();
         Busy = false;
         if (_closeAfterSend)
@@ -132,10 +153,12 @@ public unsafe sealed class Connection
         return true;
     }
 
-    void ProcessInput()
+    /// <summary>Executes every complete command from <paramref name="pos"/> on; false when a command
+    /// suspended the client (the buffer then stays untouched until it resumes).</summary>
+    bool ProcessInput(int pos)
     {
-        int pos = 0;
         long commands = 0;
+        bool suspended = false;
         long errorsBefore = _out.ErrorCount;
         long maxBulk = _server.Config.ProtoMaxBulkLen;
         while (pos < _inLen)
@@ -161,8 +184,14 @@ public unsafe sealed class Connection
                 pos = _inLen;
                 break;
             }
+            if (_client.Suspended)
+            {
+                _resumeAt = pos;
+                suspended = true;
+                break;
+            }
         }
-        if (pos > 0)
+        if (pos > 0 && !suspended)
         {
             int rest = _inLen - pos;
             if (rest > 0) Buffer.MemoryCopy(_in.Pointer + pos, _in.Pointer, _in.Capacity, rest);
@@ -181,6 +210,7 @@ public unsafe sealed class Connection
         }
         long errors = _out.ErrorCount - errorsBefore;
         if (errors > 0) Interlocked.Add(ref _server.TotalErrorReplies, errors);
+        return !suspended;
     }
 
     /// <summary>Sends the reply buffer; true when it all went out synchronously (receive again).</summary>

@@ -10,11 +10,11 @@ namespace NativeKv.Engine.Commands;
 
 public static unsafe class CommandTable
 {
-    static CommandDef Row(string name, int arity, CommandFlags flags, int first, int last, int step,
+    internal static CommandDef Row(string name, int arity, CommandFlags flags, int first, int last, int step,
         delegate*<ref CommandContext, void> handler, string group, string summary, string since = "1.0.0") =>
         new(name, arity, flags, first, last, step, handler, group, summary, since);
 
-    static CommandDef Parent(string name, int arity, CommandFlags flags, string group, string summary, params CommandDef[] subs)
+    internal static CommandDef Parent(string name, int arity, CommandFlags flags, string group, string summary, params CommandDef[] subs)
     {
         var p = new CommandDef(name, arity, flags, 0, 0, 0, &NoHandler, group, summary) { Subcommands = subs };
         foreach (var s in subs) s.Parent = p;
@@ -24,7 +24,7 @@ public static unsafe class CommandTable
     /// <summary>A container command called without a subcommand never reaches here (arity -2).</summary>
     static void NoHandler(ref CommandContext c) => c.Reply.WriteError(Errors.Syntax);
 
-    static readonly CommandDef[] Rows =
+    static readonly CommandDef[] CoreRows =
     [
         // strings (t_string.c)
         Row("get", 2, ReadOnly | Fast, 1, 1, 1, &StringCommands.Get, "string", "Returns the string value of a key."),
@@ -99,6 +99,13 @@ public static unsafe class CommandTable
             Row("client|setinfo", 4, NoScript | Loading | Stale, 0, 0, 0, &ServerCommands.ClientSetInfo, "connection", "Sets information specific to the client or connection.", "7.2.0"),
             Row("client|list", -2, Admin | NoScript | Loading | Stale, 0, 0, 0, &ServerCommands.ClientList, "connection", "Lists open connections.", "2.4.0"),
             Row("client|info", 2, NoScript | Loading | Stale, 0, 0, 0, &ServerCommands.ClientInfo, "connection", "Returns information about the connection.", "6.2.0")),
+    ];
+
+    /// <summary>Every family's rows. A new family (one file per type) adds its table here.
+    /// Declared after the family tables it reads: static fields initialise in textual order.</summary>
+    static readonly CommandDef[] Rows =
+    [
+        .. CoreRows,
     ];
 
     /// <summary>Open-addressed lookup table (power of two, at most a quarter full: probes stay short).</summary>
