@@ -1,0 +1,235 @@
+// The server as a process: signals and exit codes, command-line options, redis.conf-syntax config files,
+// and startup failures that must name what is wrong. Each test starts its own server.
+using System.Globalization;
+using NativeKv.Tests.Harness;
+using NUnit.Framework;
+
+namespace NativeKv.Tests.Integration;
+
+[Category(TestTarget.Integration)]
+public sealed class ServerProcessTests
+{
+    private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(10);
+
+    private static string S(int v) => v.ToString(CultureInfo.InvariantCulture);
+
+    private static Dictionary<string, string> ConfigGet(RawClient client, params string[] names)
+    {
+        var items = client.Call(["CONFIG", "GET", .. names]).AsStrings();
+        var result = new Dictionary<string, string>();
+        for (int i = 0; i + 1 < items.Length; i += 2)
+        {
+            result[items[i]!] = items[i + 1]!;
+        }
+        return result;
+    }
+
+    // ---- signals ----
+
+    [Test]
+    public void Sigterm_ExitsWithZero_AfterAnsweringClients()
+    {
+        using var server = ServerProcess.Start();
+        using var client = server.Connect();
+        using var idle = server.Connect();
+        RespAssert.IsSimple(idle.Call("PING"), "PONG");
+        var pipeline = Enumerable.Range(0, 500).SelectMany(_ => RawClient.Encode("INCR", "n")).ToArray();
+        client.Send(pipeline);
+        for (int i = 1; i <= 500; i++)
+        {
+            RespAssert.IsInteger(client.Read(), i);
+        }
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        int exitCode = server.Stop(ExitTimeout);
+        Assert.That(exitCode, Is.EqualTo(0), server.Describe());
+        Assert.That(sw.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)), "graceful shutdown took too long");
+        Assert.That(client.WaitForClose(TimeSpan.FromSeconds(2)), Is.True, "client connection not closed at exit");
+        Assert.That(idle.WaitForClose(TimeSpan.FromSeconds(2)), Is.True, "idle connection not closed at exit");
+    }
+
+    [Test]
+    public void Sigkill_ThenRestartOnTheSamePort()
+    {
+        int port;
+        using (var server = ServerProcess.Start())
+        {
+            port = server.Port;
+            using var client = server.Connect();
+            RespAssert.IsOk(client.Call("SET", "k", "v"));
+            server.Kill9();
+            Assert.That(server.HasExited, Is.True);
+            Assert.That(client.WaitForClose(TimeSpan.FromSeconds(2)), Is.True);
+        }
+        // The listening socket must be rebindable at once (SO_REUSEADDR), with nothing kept in memory.
+        using var again = ServerProcess.Start(new ServerOptions { Port = port });
+        using var c2 = again.Connect();
+        RespAssert.IsNil(c2.Call("GET", "k"));
+    }
+
+    // ---- command line ----
+
+    [Test]
+    [Category(TestTarget.NativeKvOnly)]
+    public void Version_PrintsNameVersionAndLua()
+    {
+        TestTarget.RequireNativeKv();
+        var (exitCode, output) = ServerProcess.RunToExit(["--version"], ExitTimeout);
+        Assert.That(exitCode, Is.EqualTo(0), output);
+        Assert.That(output, Does.Contain("nativekv").IgnoreCase, output);
+        Assert.That(output, Does.Match(@"\d+\.\d+\.\d+"), "a version number: " + output);
+        Assert.That(output, Does.Contain("Lua 5.4"), output);
+    }
+
+    [Test]
+    public void UnknownOption_FailsStartupNamingTheOption()
+    {
+        var (exitCode, output) = ServerProcess.RunToExit(
+            ["--port", S(ServerProcess.FreePort()), "--save", "", "--no-such-option", "1"], ExitTimeout);
+        Assert.That(exitCode, Is.Not.EqualTo(0), output);
+        Assert.That(output, Does.Contain("no-such-option"), output);
+    }
+
+    [Test]
+    public void BadOptionValue_FailsStartupNamingTheOption()
+    {
+        var (exitCode, output) = ServerProcess.RunToExit(
+            ["--port", S(ServerProcess.FreePort()), "--save", "", "--databases", "abc"], ExitTimeout);
+        Assert.That(exitCode, Is.Not.EqualTo(0), output);
+        Assert.That(output, Does.Contain("databases"), output);
+    }
+
+    [Test]
+    public void MissingConfigFile_FailsStartupNamingTheFile()
+    {
+        string path = Path.Combine(Path.GetTempPath(), "nativekv-no-such-" + Guid.NewGuid().ToString("N") + ".conf");
+        var (exitCode, output) = ServerProcess.RunToExit([path], ExitTimeout);
+        Assert.That(exitCode, Is.Not.EqualTo(0), output);
+        Assert.That(output, Does.Contain(path), output);
+    }
+
+    [Test]
+    public void PortInUse_FailsStartup()
+    {
+        using var first = ServerProcess.Start();
+        using var second = ServerProcess.Start(new ServerOptions { Port = first.Port, WaitForReady = false });
+        int exitCode = second.WaitForExit(ExitTimeout);
+        Assert.That(exitCode, Is.Not.EqualTo(0), second.Describe());
+        Assert.That(second.Output, Does.Contain(S(first.Port)), "the message names the port: " + second.Describe());
+        using var client = first.Connect();
+        RespAssert.IsSimple(client.Call("PING"), "PONG");
+    }
+
+    [Test]
+    public void ExtraArguments_AreApplied()
+    {
+        using var server = ServerProcess.Start(new ServerOptions
+        {
+            ExtraArgs = ["--databases", "32", "--maxmemory", "50mb", "--maxmemory-policy", "allkeys-lru"],
+        });
+        using var client = server.Connect();
+        RespAssert.IsOk(client.Call("SELECT", "31"));
+        RespAssert.IsError(client.Call("SELECT", "32"), "ERR DB index is out of range");
+        Assert.That(ConfigGet(client, "databases", "maxmemory", "maxmemory-policy"), Is.EquivalentTo(new Dictionary<string, string>
+        {
+            ["databases"] = "32",
+            ["maxmemory"] = S(50 * 1024 * 1024),
+            ["maxmemory-policy"] = "allkeys-lru",
+        }));
+    }
+
+    // ---- config file ----
+
+    private static string WriteConfig(string dir, int port, string extra = "")
+    {
+        string path = Path.Combine(dir, "test.conf");
+        File.WriteAllText(path, $"""
+            # NativeKv test configuration, redis.conf syntax.
+            port {port}
+            bind 127.0.0.1
+
+               # an indented comment, then a blank line
+
+            databases 4
+            save ""
+            appendonly no
+            maxmemory 100mb
+            maxmemory-policy "allkeys-lru"
+            dir "{dir}"
+            {extra}
+            """);
+        return path;
+    }
+
+    [Test]
+    public void ConfigFile_IsHonoured()
+    {
+        var dir = Directory.CreateTempSubdirectory("nativekv-conf-");
+        try
+        {
+            int port = ServerProcess.FreePort();
+            string conf = WriteConfig(dir.FullName, port);
+            using var server = ServerProcess.Start(new ServerOptions { ConfigFile = conf, DefaultArgs = false, UseTempDir = false, Port = port });
+            using var client = server.Connect();
+            RespAssert.IsOk(client.Call("SELECT", "3"));
+            RespAssert.IsError(client.Call("SELECT", "4"), "ERR DB index is out of range");
+            Assert.That(ConfigGet(client, "port", "databases", "maxmemory", "maxmemory-policy", "save", "appendonly", "dir"), Is.EquivalentTo(new Dictionary<string, string>
+            {
+                ["port"] = S(port),
+                ["databases"] = "4",
+                ["maxmemory"] = S(100 * 1024 * 1024),
+                ["maxmemory-policy"] = "allkeys-lru",
+                ["save"] = "",
+                ["appendonly"] = "no",
+                ["dir"] = dir.FullName,
+            }));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Test]
+    public void ConfigFile_CommandLineArgumentsOverrideIt()
+    {
+        var dir = Directory.CreateTempSubdirectory("nativekv-conf-");
+        try
+        {
+            int port = ServerProcess.FreePort();
+            string conf = WriteConfig(dir.FullName, port);
+            using var server = ServerProcess.Start(new ServerOptions
+            {
+                ConfigFile = conf,
+                DefaultArgs = false,
+                UseTempDir = false,
+                Port = port,
+                ExtraArgs = ["--databases", "6"],
+            });
+            using var client = server.Connect();
+            RespAssert.IsOk(client.Call("SELECT", "5"));
+            RespAssert.IsError(client.Call("SELECT", "6"), "ERR DB index is out of range");
+            Assert.That(ConfigGet(client, "maxmemory-policy")["maxmemory-policy"], Is.EqualTo("allkeys-lru"));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Test]
+    public void ConfigFile_UnknownDirective_FailsStartupNamingIt()
+    {
+        var dir = Directory.CreateTempSubdirectory("nativekv-conf-");
+        try
+        {
+            string conf = WriteConfig(dir.FullName, ServerProcess.FreePort(), "no-such-directive yes");
+            var (exitCode, output) = ServerProcess.RunToExit([conf], ExitTimeout);
+            Assert.That(exitCode, Is.Not.EqualTo(0), output);
+            Assert.That(output, Does.Contain("no-such-directive"), output);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}
