@@ -124,6 +124,7 @@ public sealed partial class ConnectionServerTests : ServerFixture
         long count = RespAssert.IsAnyInteger(Call("COMMAND", "COUNT"));
         Assert.That(count, Is.GreaterThan(30));
         var all = Call("COMMAND");
+        Assert.That(all.Type, Is.EqualTo(RespType.Array), "COMMAND without arguments lists every command: " + all);
         Assert.That(all.Items, Has.Length.EqualTo(count), "COMMAND lists as many commands as COMMAND COUNT says");
         var names = all.Items!.Select(c => c.Items![0].Text).ToList();
         Assert.That(names, Does.Contain("get").And.Contain("set").And.Contain("ping").And.Contain("scan"));

@@ -1,0 +1,196 @@
+// Many clients at once. Redis is single-threaded, so these hold there by construction; NativeKv runs
+// commands on several threads with per-shard locks, so they check that no update is lost, that a
+// multi-key command is seen whole, and that connections come and go (or die mid-command) cleanly.
+using System.Globalization;
+using NativeKv.Tests.Harness;
+using NUnit.Framework;
+
+namespace NativeKv.Tests.Integration;
+
+public sealed class ConcurrencyTests : ServerFixture
+{
+    private static string S(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Runs <paramref name="count"/> workers on dedicated threads (not the thread pool, which on two cores
+    /// would start them one by one), released together; fails with the first worker's failure.
+    /// </summary>
+    private static void RunTogether(int count, Action<int> work, TimeSpan timeout)
+    {
+        using var start = new Barrier(count);
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        var threads = Enumerable.Range(0, count).Select(i => new Thread(() =>
+        {
+            try
+            {
+                start.SignalAndWait();
+                work(i);
+            }
+            catch (Exception e)
+            {
+                errors.Enqueue(e);
+            }
+        }) { IsBackground = true }).ToList();
+        threads.ForEach(t => t.Start());
+        var deadline = DateTime.UtcNow + timeout;
+        foreach (var t in threads)
+        {
+            var left = deadline - DateTime.UtcNow;
+            Assert.That(left > TimeSpan.Zero && t.Join(left), Is.True, $"workers did not finish within {timeout.TotalSeconds} s");
+        }
+        if (errors.TryDequeue(out var first))
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+        }
+    }
+
+    [Test]
+    public void ParallelIncrements_NoneIsLost()
+    {
+        const int Clients = 8;
+        const int PerClient = 2000;
+        const int Batch = 200;
+        RunTogether(Clients, _ =>
+        {
+            using var c = NewClient();
+            long last = 0;
+            var request = Enumerable.Range(0, Batch).SelectMany(_ => RawClient.Encode("INCR", "counter")).ToArray();
+            for (int sent = 0; sent < PerClient; sent += Batch)
+            {
+                c.Send(request);
+                for (int i = 0; i < Batch; i++)
+                {
+                    long v = RespAssert.IsAnyInteger(c.Read());
+                    Assert.That(v, Is.GreaterThan(last), "one client's INCR replies must increase");
+                    last = v;
+                }
+            }
+        }, TimeSpan.FromSeconds(60));
+        RespAssert.IsBulk(Call("GET", "counter"), S(Clients * PerClient));
+    }
+
+    [Test]
+    public void ParallelClients_OnDistinctKeys_ReadTheirOwnWrites()
+    {
+        RunTogether(8, w =>
+        {
+            using var c = NewClient();
+            for (int i = 0; i < 500; i++)
+            {
+                string key = $"w{w}:k{i % 50}";
+                string value = $"w{w}:v{i}";
+                RespAssert.IsOk(c.Call("SET", key, value));
+                RespAssert.IsBulk(c.Call("GET", key), value);
+            }
+        }, TimeSpan.FromSeconds(60));
+        RespAssert.IsInteger(Call("DBSIZE"), 8 * 50);
+    }
+
+    [Test]
+    public void MSet_IsSeenWholeByConcurrentMGet()
+    {
+        // Keys chosen to be spread over different shards/slots.
+        string[] keys = Enumerable.Range(0, 8).Select(i => "atomic:" + S(i * 7919)).ToArray();
+        RespAssert.IsOk(Call(["MSET", .. keys.SelectMany(k => new[] { k, "0" })]));
+        const int Writes = 3000;
+        int writerDone = 0;
+        var reads = new int[2];
+        RunTogether(3, worker =>
+        {
+            using var c = NewClient();
+            if (worker == 0)
+            {
+                for (int i = 1; i <= Writes; i++)
+                {
+                    RespAssert.IsOk(c.Call(["MSET", .. keys.SelectMany(k => new[] { k, S(i) })]));
+                }
+                Volatile.Write(ref writerDone, 1);
+                return;
+            }
+            while (Volatile.Read(ref writerDone) == 0)
+            {
+                var values = c.Call(["MGET", .. keys]).AsStrings();
+                Assert.That(values.Distinct().Count(), Is.EqualTo(1), "MGET saw a half-applied MSET: " + string.Join(",", values));
+                reads[worker - 1]++;
+            }
+        }, TimeSpan.FromSeconds(60));
+        TestContext.Out.WriteLine("MGET reads during the MSETs: " + string.Join(", ", reads));
+        Assert.That(reads, Has.All.GreaterThan(100), "the readers hardly overlapped the writer");
+        RespAssert.IsArray(Call(["MGET", .. keys]), keys.Select(_ => "3000").ToArray());
+    }
+
+    [Test]
+    public void ManyConnections_AllServedAndCounted()
+    {
+        const int Count = 300;
+        long before = InfoConnectedClients(Client);
+        var clients = new List<RawClient>();
+        try
+        {
+            for (int i = 0; i < Count; i++)
+            {
+                clients.Add(NewClient());
+            }
+            // Everyone sends before anyone reads.
+            for (int i = 0; i < Count; i++)
+            {
+                clients[i].Send(RawClient.Encode("SET", "conn:" + S(i), S(i)));
+            }
+            for (int i = 0; i < Count; i++)
+            {
+                RespAssert.IsOk(clients[i].Read());
+            }
+            for (int i = 0; i < Count; i++)
+            {
+                RespAssert.IsBulk(clients[(i + 1) % Count].Call("GET", "conn:" + S(i)), S(i));
+            }
+            Assert.That(InfoConnectedClients(Client), Is.EqualTo(before + Count));
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+        Assert.That(Eventually(() => InfoConnectedClients(Client) == before, TimeSpan.FromSeconds(5)), Is.True,
+            "connected_clients did not go back down after 300 clients disconnected");
+    }
+
+    private static long InfoConnectedClients(RawClient c)
+    {
+        var line = c.Call("INFO", "clients").Text!.Split("\r\n").Single(l => l.StartsWith("connected_clients:", StringComparison.Ordinal));
+        return long.Parse(line["connected_clients:".Length..], CultureInfo.InvariantCulture);
+    }
+
+    [Test]
+    public void ClientDyingMidCommand_LeavesNoTraceAndServerServes()
+    {
+        using (var dying = NewClient())
+        {
+            dying.Send("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\nonly part of the value");
+        }
+        using (var dying = NewClient())
+        {
+            dying.Send("SET inline partial-without-newline");
+        }
+        Thread.Sleep(100);
+        RespAssert.IsInteger(Call("EXISTS", "k", "inline"), 0);
+        RespAssert.IsSimple(Call("PING"), "PONG");
+    }
+
+    [Test]
+    public void SlowReader_GetsEveryPipelinedReplyIntact()
+    {
+        var value = new byte[1024 * 1024];
+        new Random(3).NextBytes(value);
+        RespAssert.IsOk(Client.Call("SET"u8.ToArray(), "big"u8.ToArray(), value));
+        const int Count = 64;
+        Client.Send(Enumerable.Range(0, Count).SelectMany(_ => RawClient.Encode("GET", "big")).ToArray());
+        // Replies (64 MiB) pile up while this client does not read.
+        Thread.Sleep(500);
+        Client.ReadTimeout = TimeSpan.FromSeconds(30);
+        for (int i = 0; i < Count; i++)
+        {
+            RespAssert.IsBulk(Client.Read(), value);
+        }
+        RespAssert.IsSimple(Call("PING"), "PONG");
+    }
+}
