@@ -37,7 +37,10 @@ public sealed class Listener
             var socket = new Socket(addr.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
-                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                // Plain SO_REUSEADDR (SOL_SOCKET=1, SO_REUSEADDR=2 on Linux): restart without waiting for
+                // TIME_WAIT. .NET's ReuseAddress option would also set SO_REUSEPORT, letting a second
+                // server bind the same port and share its connections.
+                if (OperatingSystem.IsLinux()) socket.SetRawSocketOption(1, 2, BitConverter.GetBytes(1));
                 if (addr.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = false;
                 socket.Bind(new IPEndPoint(addr, config.Port));
                 socket.Listen(config.TcpBacklog);

@@ -14,9 +14,14 @@ public static unsafe class CommandTable
         delegate*<ref CommandContext, void> handler, string group, string summary, string since = "1.0.0") =>
         new(name, arity, flags, first, last, step, handler, group, summary, since);
 
-    internal static CommandDef Parent(string name, int arity, CommandFlags flags, string group, string summary, params CommandDef[] subs)
+    internal static CommandDef Parent(string name, int arity, CommandFlags flags, string group, string summary, params CommandDef[] subs) =>
+        Parent(name, arity, flags, &NoHandler, group, summary, subs);
+
+    /// <summary>A container command that also runs on its own (COMMAND with no subcommand).</summary>
+    internal static CommandDef Parent(string name, int arity, CommandFlags flags, delegate*<ref CommandContext, void> handler,
+        string group, string summary, params CommandDef[] subs)
     {
-        var p = new CommandDef(name, arity, flags, 0, 0, 0, &NoHandler, group, summary) { Subcommands = subs };
+        var p = new CommandDef(name, arity, flags, 0, 0, 0, handler, group, summary) { Subcommands = subs };
         foreach (var s in subs) s.Parent = p;
         return p;
     }
@@ -82,7 +87,7 @@ public static unsafe class CommandTable
         Row("time", 1, Loading | Stale | Fast, 0, 0, 0, &ServerCommands.Time, "server", "Returns the server time.", "2.6.0"),
         Row("info", -1, Loading | Stale, 0, 0, 0, &ServerCommands.Info, "server", "Returns information and statistics about the server."),
         Row("shutdown", -1, Admin | NoScript | Loading | Stale, 0, 0, 0, &ServerCommands.Shutdown, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server."),
-        Parent("command", -1, Loading | Stale, "server", "Returns detailed information about all commands.",
+        Parent("command", -1, Loading | Stale, &ServerCommands.Command, "server", "Returns detailed information about all commands.",
             Row("command|count", 2, Loading | Stale, 0, 0, 0, &ServerCommands.CommandCount, "server", "Returns a count of commands.", "2.8.13"),
             Row("command|info", -2, Loading | Stale, 0, 0, 0, &ServerCommands.CommandInfo, "server", "Returns information about one, multiple or all commands.", "2.8.13"),
             Row("command|docs", -2, Loading | Stale, 0, 0, 0, &ServerCommands.CommandDocs, "server", "Returns documentary information about one, multiple or all commands.", "7.0.0"),

@@ -12,6 +12,11 @@ public static unsafe class ServerCommands
     // PING [message]
     public static void Ping(ref CommandContext c)
     {
+        if (c.Argc > 2)
+        {
+            c.WrongArity();
+            return;
+        }
         if (c.Argc == 1) c.Reply.WriteRaw("+PONG\r\n"u8);
         else c.Reply.WriteBulk(c.Arg(1));
     }

@@ -69,10 +69,9 @@ public unsafe sealed class SlabArena : IDisposable
         while (s <= MaxSmallSize)
         {
             sizes.Add(s);
-            int next = (int)(s * 1.25);
-            next = (next + Granule - 1) & ~(Granule - 1);
-            if (next <= s) next = s + Granule;
-            s = next;
+            // Step by a quarter of the size rounded down to the granule (at least one granule): classes
+            // are at most 1.25x apart, and small sizes get every 8 bytes (an entry header is 48 bytes).
+            s += Math.Max(Granule, (s / 4) & ~(Granule - 1));
         }
         if (sizes[^1] != MaxSmallSize) sizes.Add(MaxSmallSize);
         return sizes.ToArray();

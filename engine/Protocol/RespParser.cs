@@ -66,11 +66,11 @@ public unsafe struct RespParser
             var st = ParseLength(p, 1, len, out long count, out int lineEnd, out bool tooBig);
             if (st == ParseStatus.Incomplete)
             {
-                if (tooBig) return Fail("Protocol error: too big mbulk count string");
+                if (tooBig) return Fail("ERR Protocol error: too big mbulk count string");
                 NeedBytes = 0;
                 return ParseStatus.Incomplete;
             }
-            if (st == ParseStatus.Error || count > int.MaxValue) return Fail("Protocol error: invalid multibulk length");
+            if (st == ParseStatus.Error || count > int.MaxValue) return Fail("ERR Protocol error: invalid multibulk length");
             if (count <= 0)
             {
                 consumed = lineEnd;
@@ -102,14 +102,14 @@ public unsafe struct RespParser
                 if (st == ParseStatus.Incomplete)
                 {
                     _pos = pos;
-                    if (tooBig) return Fail("Protocol error: too big bulk count string");
+                    if (tooBig) return Fail("ERR Protocol error: too big bulk count string");
                     NeedBytes = 0;
                     return ParseStatus.Incomplete;
                 }
                 if (p[pos] != (byte)'$')
-                    return Fail("Protocol error: expected '$', got '" + (char)p[pos] + "'");
+                    return Fail("ERR Protocol error: expected '$', got '" + (char)p[pos] + "'");
                 if (st == ParseStatus.Error || bulkLen < 0 || bulkLen > maxBulkLen)
-                    return Fail("Protocol error: invalid bulk length");
+                    return Fail("ERR Protocol error: invalid bulk length");
             }
             if ((long)len - dataStart < bulkLen + 2)
             {
@@ -182,7 +182,7 @@ public unsafe struct RespParser
         int nl = new ReadOnlySpan<byte>(p, len).IndexOf((byte)'\n');
         if (nl < 0)
         {
-            if (len > InlineMaxSize) return Fail("Protocol error: too big inline request");
+            if (len > InlineMaxSize) return Fail("ERR Protocol error: too big inline request");
             NeedBytes = 0;
             return ParseStatus.Incomplete;
         }
@@ -192,7 +192,7 @@ public unsafe struct RespParser
         if (!SplitInline(p, lineLen, args))
         {
             args.Count = 0;
-            return Fail("Protocol error: unbalanced quotes in request");
+            return Fail("ERR Protocol error: unbalanced quotes in request");
         }
         consumed = nl + 1;
         return ParseStatus.Complete;

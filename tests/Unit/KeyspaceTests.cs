@@ -1,0 +1,147 @@
+// Keyspace unit tests: the shard index through growth, incremental rehash and shrink; SCAN's guarantee
+// across resizes; TTL bookkeeping; the slab arena's accounting and page return.
+using System.Text;
+using NativeKv.Engine;
+using NativeKv.Engine.Keyspace;
+using NativeKv.Engine.Memory;
+using NUnit.Framework;
+using ValueType = NativeKv.Engine.Keyspace.ValueType;
+
+namespace NativeKv.Tests.Unit;
+
+[TestFixture]
+public unsafe class KeyspaceTests
+{
+    static byte[] K(int i) => Encoding.ASCII.GetBytes("key:" + i);
+
+    static Entry* Put(Shard s, Database db, byte[] key, string value)
+    {
+        uint h = (uint)db.Hash(key);
+        var v = Encoding.ASCII.GetBytes(value);
+        Entry* e = s.Insert(key, h, ValueType.String, v.Length);
+        v.CopyTo(Entry.Value(e));
+        return e;
+    }
+
+    [Test]
+    public void InsertFindDeleteThroughRehashes()
+    {
+        var db = new Database(0, 12345);
+        var s = db.Shards[0];
+        const int n = 50_000;
+        for (int i = 0; i < n; i++) Put(s, db, K(i), "v" + i);
+        Assert.That(s.Count, Is.EqualTo(n));
+        for (int i = 0; i < n; i++)
+        {
+            Entry* e = s.Find(K(i), (uint)db.Hash(K(i)));
+            Assert.That(e != null, $"key {i}");
+            Assert.That(Encoding.ASCII.GetString(Entry.Value(e)), Is.EqualTo("v" + i));
+        }
+        for (int i = 0; i < n; i += 2) s.Delete(s.Find(K(i), (uint)db.Hash(K(i))));
+        Assert.That(s.Count, Is.EqualTo(n / 2));
+        for (int i = 0; i < n; i++)
+            Assert.That(s.Find(K(i), (uint)db.Hash(K(i))) != null, Is.EqualTo(i % 2 == 1));
+        s.Clear();
+        Assert.That(s.Count, Is.EqualTo(0));
+        Assert.That(s.Arena.AllocatedBytes, Is.EqualTo(0));
+    }
+
+    struct Collect : IEntryVisitor
+    {
+        public HashSet<string> Seen;
+        public void Visit(Entry* e) => Seen.Add(Encoding.ASCII.GetString(Entry.Key(e)));
+    }
+
+    [Test]
+    public void ScanReturnsEveryKeyPresentThroughoutDespiteResizes()
+    {
+        var db = new Database(0, 99);
+        var s = db.Shards[0];
+        for (int i = 0; i < 5_000; i++) Put(s, db, K(i), "x");
+        var visitor = new Collect { Seen = new HashSet<string>() };
+        ulong cursor = 0;
+        int step = 0, added = 5_000;
+        do
+        {
+            cursor = s.Scan(cursor, ref visitor);
+            // Grow and shrink the table while scanning: keys 0..999 stay throughout.
+            if (step % 3 == 0 && step < 300) for (int j = 0; j < 200; j++) Put(s, db, K(added++), "y");
+            if (step % 7 == 0)
+                for (int j = 1000; j < 5000 && s.Count > 2000; j += 3)
+                {
+                    Entry* e = s.Find(K(j), (uint)db.Hash(K(j)));
+                    if (e != null) s.Delete(e);
+                }
+            step++;
+        } while (cursor != 0);
+        for (int i = 0; i < 1000; i++) Assert.That(visitor.Seen, Does.Contain("key:" + i));
+        s.Clear();
+    }
+
+    [Test]
+    public void TtlSlotsFollowDeletesAndMoves()
+    {
+        var db = new Database(0, 7);
+        var s = db.Shards[0];
+        var entries = new List<nint>();
+        for (int i = 0; i < 100; i++)
+        {
+            Entry* e = Put(s, db, K(i), "v");
+            s.SetExpire(e, 1000 + i);
+            entries.Add((nint)e);
+        }
+        Assert.That(s.ExpiresCount, Is.EqualTo(100));
+        s.Delete(s.Find(K(0), (uint)db.Hash(K(0))));
+        Entry* moved = s.ResizeValue(s.Find(K(50), (uint)db.Hash(K(50))), 1000);
+        Assert.That(s.GetExpire(moved), Is.EqualTo(1050));
+        Assert.That(s.ExpiresCount, Is.EqualTo(99));
+        for (int i = 1; i < 100; i++)
+            Assert.That(s.GetExpire(s.Find(K(i), (uint)db.Hash(K(i)))), Is.EqualTo(1000 + i));
+        var (sampled, expired) = s.ActiveExpireRound(nowMs: 2000, samples: 1000, new Random(1));
+        Assert.That(expired, Is.GreaterThan(0));
+        Assert.That(sampled, Is.GreaterThan(0));
+        Assert.That(s.Lookup(K(5), (uint)db.Hash(K(5)), nowMs: 2000) == null);
+        s.Clear();
+    }
+
+    [Test]
+    public void ArenaCountsPagesAndReturnsEmptyOnes()
+    {
+        using var arena = new SlabArena();
+        var blocks = new List<nint>();
+        for (int i = 0; i < 10_000; i++) blocks.Add((nint)arena.Alloc(100));
+        long full = arena.AllocatedBytes;
+        Assert.That(full, Is.GreaterThanOrEqualTo(10_000 * 100));
+        Assert.That(full, Is.LessThan(10_000 * 100 * 1.3 + SlabArena.PageSize));
+        foreach (var b in blocks) arena.Free((void*)b, 100);
+        Assert.That(arena.LiveBytes, Is.EqualTo(0));
+        Assert.That(arena.AllocatedBytes, Is.LessThanOrEqualTo(SlabArena.PageSize), "empty pages go back to the OS (one warm page may stay)");
+        void* large = arena.Alloc(1_000_000);
+        Assert.That(arena.AllocatedBytes, Is.GreaterThanOrEqualTo(1_000_000));
+        arena.Free(large, 1_000_000);
+        Assert.That(arena.AllocatedBytes, Is.LessThanOrEqualTo(SlabArena.PageSize));
+    }
+
+    [Test]
+    public void SizeClassesAreAbout125PercentApart()
+    {
+        nuint prev = SlabArena.RoundedSize(16);
+        for (nuint size = 17; size <= SlabArena.MaxSmallSize; size++)
+        {
+            nuint r = SlabArena.RoundedSize(size);
+            Assert.That(r, Is.GreaterThanOrEqualTo(size));
+            // Classes are ~1.25x apart, rounded up to the 8-byte granule.
+            Assert.That((double)r, Is.LessThanOrEqualTo(Math.Max(size * 1.25, size + 8)), $"size {size} rounds to {r}");
+            Assert.That(r, Is.GreaterThanOrEqualTo(prev));
+            prev = r;
+        }
+    }
+
+    [Test]
+    public void HashIsSeededPerDatabaseSeed()
+    {
+        var a = new Database(0, 1);
+        var b = new Database(0, 2);
+        Assert.That(a.Hash("same"u8), Is.Not.EqualTo(b.Hash("same"u8)));
+    }
+}
