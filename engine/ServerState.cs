@@ -42,6 +42,22 @@ public sealed class ServerState : IDisposable
     {
         Config = config;
         Store = new Store(config.Databases, config.Hz, startCron);
+        ApplyConfig();
+    }
+
+    /// <summary>maxmemory in bytes (0: no limit) and its policy, read once per command.</summary>
+    public long MaxMemory;
+    public Keyspace.EvictionPolicy EvictionPolicy;
+    public int EvictionSamples;
+
+    /// <summary>Takes in configuration values that running parts cache (after start and CONFIG SET).</summary>
+    public void ApplyConfig()
+    {
+        MaxMemory = Config.MaxMemory;
+        EvictionPolicy = Keyspace.Evictor.Parse(Config.MaxMemoryPolicy);
+        EvictionSamples = Config.MaxMemorySamples;
+        Keyspace.Shard.LfuEnabled = EvictionPolicy is Keyspace.EvictionPolicy.AllKeysLfu or Keyspace.EvictionPolicy.VolatileLfu;
+        ConfigChanged?.Invoke();
     }
 
     public int ConnectedClients => Clients.Count;
@@ -51,7 +67,7 @@ public sealed class ServerState : IDisposable
     {
         get
         {
-            long used = Store.AllocatedBytes + Memory.MemoryCounters.BufferBytes;
+            long used = Memory.MemoryCounters.Used;
             long peak = Volatile.Read(ref _peakMemory);
             if (used > peak) Interlocked.CompareExchange(ref _peakMemory, used, peak);
             return used;

@@ -111,6 +111,7 @@ public static unsafe class CommandTable
     static readonly CommandDef[] Rows =
     [
         .. CoreRows,
+        .. MemoryCommands.Rows,
     ];
 
     /// <summary>Open-addressed lookup table (power of two, at most a quarter full: probes stay short).</summary>

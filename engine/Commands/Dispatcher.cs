@@ -32,6 +32,17 @@ public static unsafe class Dispatcher
             return;
         }
         c.Command = cmd;
+        // Over maxmemory: evict per policy first; if that cannot bring memory under the limit, refuse
+        // commands that may grow memory (reads and deletes still run), as Redis's processCommand does.
+        var server = c.Server;
+        if (server.MaxMemory > 0 && Memory.MemoryCounters.Used > server.MaxMemory
+            && !Keyspace.Evictor.FreeMemoryIfNeeded(server.Store, server.MaxMemory, server.EvictionPolicy, server.EvictionSamples, ref server.EvictedKeys)
+            && (cmd.Flags & CommandFlags.DenyOom) != 0)
+        {
+            c.Reply.WriteError(Errors.Oom);
+            Interlocked.Increment(ref cmd.FailedCalls);
+            return;
+        }
         long start = Stopwatch.GetTimestamp();
         long errorsBefore = c.Reply.ErrorCount;
         cmd.Handler(ref c);

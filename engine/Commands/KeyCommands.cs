@@ -540,6 +540,7 @@ public static unsafe class KeyCommands
         {
             db.UnlockAll();
         }
+        Memory.OsMemory.Trim();
         c.Reply.WriteOk();
     }
 
@@ -557,6 +558,7 @@ public static unsafe class KeyCommands
         {
             c.Store.UnlockAll();
         }
+        Memory.OsMemory.Trim();
         c.Reply.WriteOk();
     }
 

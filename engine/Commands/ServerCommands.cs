@@ -310,7 +310,7 @@ public static unsafe class ServerCommands
                 return;
             }
         }
-        c.Server.ConfigChanged?.Invoke();
+        c.Server.ApplyConfig();
         c.Reply.WriteOk();
     }
 
@@ -397,8 +397,7 @@ public static class InfoText
         var inv = CultureInfo.InvariantCulture;
         long now = Clock.UnixMs();
         long uptime = (now - s.StartedMs) / 1000;
-        using var proc = Process.GetCurrentProcess();
-        long rss = proc.WorkingSet64;
+        long rss = Memory.OsMemory.ResidentBytes();
         long used = s.UsedMemory;
 
         Section("server", b => b.Append(string.Create(inv,

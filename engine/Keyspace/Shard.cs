@@ -63,6 +63,19 @@ public unsafe sealed class Shard
 
     public long AllocatedBytes => _arena.AllocatedBytes + OverheadBytes;
 
+    long _reportedOverhead;
+
+    /// <summary>Reports a change of the index/TTL array sizes to the global used-memory counter.</summary>
+    void AccountOverhead()
+    {
+        long now = OverheadBytes;
+        if (now != _reportedOverhead)
+        {
+            MemoryCounters.AddKeyspace(now - _reportedOverhead);
+            _reportedOverhead = now;
+        }
+    }
+
     // ---------------------------------------------------------------- lookup
 
     /// <summary>Finds a key without looking at its TTL.</summary>
@@ -233,6 +246,7 @@ public unsafe sealed class Shard
         _expireCount = _expireCapacity = 0;
         _lruHead = _lruTail = null;
         _arena.ReleaseAllPages();
+        AccountOverhead();
     }
 
     void FreeTables()
@@ -243,6 +257,7 @@ public unsafe sealed class Shard
         _size0 = _size1 = 0;
         _used0 = _used1 = 0;
         _rehashIdx = -1;
+        AccountOverhead();
     }
 
     /// <summary>Exchanges the whole contents with another shard (SWAPDB); both locks must be held.</summary>
@@ -261,6 +276,7 @@ public unsafe sealed class Shard
         { ExpireRef* tmp = _expires; _expires = o._expires; o._expires = tmp; }
         (_expireCount, o._expireCount) = (o._expireCount, _expireCount);
         (_expireCapacity, o._expireCapacity) = (o._expireCapacity, _expireCapacity);
+        (_reportedOverhead, o._reportedOverhead) = (o._reportedOverhead, _reportedOverhead);
     }
 
     // ---------------------------------------------------------------- TTL
@@ -281,6 +297,7 @@ public unsafe sealed class Shard
             int cap = _expireCapacity == 0 ? 8 : _expireCapacity * 2;
             _expires = (ExpireRef*)NativeMemory.Realloc(_expires, (nuint)(cap * sizeof(ExpireRef)));
             _expireCapacity = cap;
+            AccountOverhead();
         }
         e->ExpireSlot = _expireCount;
         _expires[_expireCount].Entry = e;
@@ -310,6 +327,7 @@ public unsafe sealed class Shard
         {
             _expireCapacity /= 2;
             _expires = (ExpireRef*)NativeMemory.Realloc(_expires, (nuint)(_expireCapacity * sizeof(ExpireRef)));
+            AccountOverhead();
         }
     }
 
@@ -353,14 +371,58 @@ public unsafe sealed class Shard
         if (e->LruNext != null) e->LruNext->LruPrev = e->LruPrev; else _lruTail = e->LruPrev;
     }
 
-    /// <summary>Marks an access: stamps the clock and moves the entry to the most-recent end.</summary>
+    /// <summary>Set while an LFU policy is active: accesses then also count in Entry.Lfu.</summary>
+    public static volatile bool LfuEnabled;
+
+    /// <summary>LFU counter growth: Redis's lfu-log-factor default (10). A hit raises the counter with
+    /// probability 1/((counter-5)*10+1), so 255 takes about a million hits.</summary>
+    const double LfuLogFactor = 10;
+
+    /// <summary>Minutes per halving step of idle counters (Redis's lfu-decay-time default 1).</summary>
+    const uint LfuDecayMinutes = 1;
+
+    /// <summary>
+    /// Marks an access: stamps the clock and moves the entry to the most-recent end of the LRU list. An
+    /// entry already touched within the current second is not relinked: a hot key read in a loop costs no
+    /// pointer writes, and the list order is exact to the second, which is the LRU clock's resolution.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Touch(Entry* e)
     {
-        e->LruClock = Clock.LruSeconds();
+        uint now = Clock.LruSeconds();
+        if (LfuEnabled) LfuIncrement(e, now);
+        // Stamps never increase from head to tail, so an entry stamped this second already sits in the
+        // list's "this second" prefix: moving it changes nothing at the clock's resolution.
+        if (e->LruClock == now) return;
+        e->LruClock = now;
         if (_lruHead == e) return;
         LruUnlink(e);
         LruLinkHead(e);
+    }
+
+    [ThreadStatic] static Random? t_lfuRng;
+
+    static void LfuIncrement(Entry* e, uint now)
+    {
+        int counter = LfuValue(e, now);
+        if (counter < 255)
+        {
+            double baseval = Math.Max(0, counter - LfuInitValue);
+            double p = 1.0 / (baseval * LfuLogFactor + 1);
+            if ((t_lfuRng ??= new Random()).NextDouble() < p) counter++;
+        }
+        e->Lfu = (ushort)counter;
+    }
+
+    /// <summary>The LFU counter after decay for the minutes the entry has been idle.</summary>
+    public static int LfuValue(Entry* e) => LfuValue(e, Clock.LruSeconds());
+
+    static int LfuValue(Entry* e, uint now)
+    {
+        int counter = e->Lfu & 0xFF;
+        uint idleMinutes = now >= e->LruClock ? (now - e->LruClock) / 60 : 0;
+        uint periods = idleMinutes / LfuDecayMinutes;
+        return periods >= (uint)counter ? 0 : counter - (int)periods;
     }
 
     // ---------------------------------------------------------------- incremental rehash
@@ -372,6 +434,7 @@ public unsafe sealed class Shard
         {
             _size0 = InitialBuckets;
             _t0 = (Entry**)NativeMemory.AllocZeroed((nuint)(_size0 * sizeof(nint)));
+            AccountOverhead();
             return;
         }
         if (_used0 >= _size0 && _size0 < (1u << 31)) StartRehash(_size0 * 2);
@@ -400,6 +463,7 @@ public unsafe sealed class Shard
         _t1 = (Entry**)NativeMemory.AllocZeroed((nuint)(newSize * sizeof(nint)));
         _used1 = 0;
         _rehashIdx = 0;
+        AccountOverhead();
     }
 
     /// <summary>Moves one non-empty bucket (visiting at most ten empty ones) to the new table.</summary>
@@ -441,6 +505,7 @@ public unsafe sealed class Shard
             _size1 = 0;
             _used1 = 0;
             _rehashIdx = -1;
+            AccountOverhead();
             return false;
         }
         return true;

@@ -11,11 +11,29 @@ namespace NativeKv.Engine.Memory;
 public static class MemoryCounters
 {
     static long _bufferBytes;
+    static long _keyspaceBytes;
+    static long _pageBytes;
+
+    /// <summary>Bytes the arenas hold from the OS (whole pages and large blocks), used or not.</summary>
+    public static long PageBytes => Volatile.Read(ref _pageBytes);
+
+    public static void AddPages(long delta) => Interlocked.Add(ref _pageBytes, delta);
 
     /// <summary>Bytes held by connection buffers and other non-keyspace native blocks.</summary>
     public static long BufferBytes => Volatile.Read(ref _bufferBytes);
 
+    /// <summary>Bytes the keyspace holds: every allocation (entries, values, structures) at its real,
+    /// size-class-rounded size, plus index tables and TTL arrays. Like Redis's used_memory it excludes
+    /// free slots inside arena pages (that is fragmentation, visible in mem_fragmentation_ratio).
+    /// Arenas report in 4 KiB batches, so reading it is one load.</summary>
+    public static long KeyspaceBytes => Volatile.Read(ref _keyspaceBytes);
+
     public static void AddBuffer(long delta) => Interlocked.Add(ref _bufferBytes, delta);
+
+    public static void AddKeyspace(long delta) => Interlocked.Add(ref _keyspaceBytes, delta);
+
+    /// <summary>used_memory: everything NativeKv holds natively.</summary>
+    public static long Used => KeyspaceBytes + BufferBytes;
 }
 
 public unsafe sealed class NativeBuffer : IDisposable

@@ -42,8 +42,31 @@ public unsafe sealed class SlabArena : IDisposable
     /// <summary>Bytes this arena holds from the OS: whole pages plus large blocks.</summary>
     public long AllocatedBytes => _pageBytes + _largeBytes;
 
-    /// <summary>Bytes handed out to callers (rounded to their size class).</summary>
+    /// <summary>Bytes handed out to callers (rounded to their size class): what used_memory counts.</summary>
     public long LiveBytes => _liveBytes;
+
+    /// <summary>Live-byte changes not yet added to the process-wide counter.</summary>
+    long _unreported;
+
+    /// <summary>Batch size for reporting to the shared counter: one interlocked add per 4 KiB of change
+    /// instead of one per allocation; the shared total is off by less than this per shard.</summary>
+    const int ReportBatch = 4096;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void Count(long delta)
+    {
+        _liveBytes += delta;
+        _unreported += delta;
+        if (_unreported > ReportBatch || _unreported < -ReportBatch) FlushCounters();
+    }
+
+    /// <summary>Adds the pending live-byte change to the process-wide used-memory counter.</summary>
+    public void FlushCounters()
+    {
+        if (_unreported == 0) return;
+        MemoryCounters.AddKeyspace(_unreported);
+        _unreported = 0;
+    }
 
     [StructLayout(LayoutKind.Sequential)]
     struct PageHeader
@@ -112,7 +135,7 @@ public unsafe sealed class SlabArena : IDisposable
             {
                 page->FreeList = *(byte**)slot;
                 page->Live++;
-                _liveBytes += page->SlotSize;
+                Count(page->SlotSize);
                 return slot;
             }
             if (page->Bump + page->SlotSize <= (byte*)page + PageSize)
@@ -120,7 +143,7 @@ public unsafe sealed class SlabArena : IDisposable
                 slot = page->Bump;
                 page->Bump += page->SlotSize;
                 page->Live++;
-                _liveBytes += page->SlotSize;
+                Count(page->SlotSize);
                 return slot;
             }
         }
@@ -136,7 +159,7 @@ public unsafe sealed class SlabArena : IDisposable
         }
         else
         {
-            page = (PageHeader*)NativeMemory.AlignedAlloc(PageSize, PageSize);
+            page = (PageHeader*)PagePool.Rent();
             *page = default;
             page->ClassIndex = cls;
             page->SlotSize = ClassSizes[cls];
@@ -145,6 +168,7 @@ public unsafe sealed class SlabArena : IDisposable
             if (_allPages != null) _allPages->PrevPage = page;
             _allPages = page;
             _pageBytes += PageSize;
+            MemoryCounters.AddPages(PageSize);
         }
         _current[cls] = page;
         return Alloc((nuint)ClassSizes[cls]);
@@ -156,6 +180,8 @@ public unsafe sealed class SlabArena : IDisposable
         void* p = NativeMemory.Alloc(rounded);
         _largeBytes += (long)rounded;
         _liveBytes += (long)rounded;
+        MemoryCounters.AddKeyspace((long)rounded);
+        MemoryCounters.AddPages((long)rounded);
         return p;
     }
 
@@ -170,13 +196,15 @@ public unsafe sealed class SlabArena : IDisposable
             NativeMemory.Free(p);
             _largeBytes -= (long)rounded;
             _liveBytes -= (long)rounded;
+            MemoryCounters.AddKeyspace(-(long)rounded);
+            MemoryCounters.AddPages(-(long)rounded);
             return;
         }
         PageHeader* page = (PageHeader*)((nuint)p & ~(nuint)(PageSize - 1));
         *(byte**)p = page->FreeList;
         page->FreeList = (byte*)p;
         page->Live--;
-        _liveBytes -= page->SlotSize;
+        Count(-page->SlotSize);
         if (page->Live == 0 || page->InPartial == 0) FreeSlow(page);
     }
 
@@ -190,8 +218,9 @@ public unsafe sealed class SlabArena : IDisposable
             if (page->InPartial != 0) UnlinkPartial(page);
             if (page->PrevPage != null) page->PrevPage->NextPage = page->NextPage; else _allPages = page->NextPage;
             if (page->NextPage != null) page->NextPage->PrevPage = page->PrevPage;
-            NativeMemory.AlignedFree(page);
+            PagePool.Return(page);
             _pageBytes -= PageSize;
+            MemoryCounters.AddPages(-PageSize);
             return;
         }
         if (_current[cls] == page) return;
@@ -222,6 +251,8 @@ public unsafe sealed class SlabArena : IDisposable
             void* q = NativeMemory.Realloc(p, newR);
             _largeBytes += (long)newR - (long)oldR;
             _liveBytes += (long)newR - (long)oldR;
+            MemoryCounters.AddKeyspace((long)newR - (long)oldR);
+            MemoryCounters.AddPages((long)newR - (long)oldR);
             return q;
         }
         void* n = Alloc(newSize);
@@ -237,12 +268,14 @@ public unsafe sealed class SlabArena : IDisposable
         while (page != null)
         {
             PageHeader* next = page->NextPage;
-            _liveBytes -= (long)page->Live * page->SlotSize;
-            NativeMemory.AlignedFree(page);
+            Count(-(long)page->Live * page->SlotSize);
+            PagePool.Return(page);
             page = next;
         }
         _allPages = null;
+        MemoryCounters.AddPages(-_pageBytes);
         _pageBytes = 0;
+        FlushCounters();
         Array.Clear(_current);
         Array.Clear(_partial);
     }
