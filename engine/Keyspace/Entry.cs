@@ -32,7 +32,7 @@ public unsafe struct Entry
     public ValueType Type;
     public byte Encoding;      // type-specific representation (see ObjectEncoding)
     public ushort Lfu;         // logarithmic access counter (low byte) for LFU policies
-    public uint LruClock;      // seconds clock of the last access
+    public uint LruClock;      // Clock.LruMs() of the last access (ages in unsigned arithmetic)
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte* KeyOf(Entry* e) => (byte*)(e + 1);

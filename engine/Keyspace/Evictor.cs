@@ -158,7 +158,7 @@ public static unsafe class Evictor
     /// <summary>Lower is evicted first.</summary>
     static long Score(Shard shard, Entry* e, EvictionPolicy policy) => policy switch
     {
-        EvictionPolicy.AllKeysLru or EvictionPolicy.VolatileLru => e->LruClock,
+        EvictionPolicy.AllKeysLru or EvictionPolicy.VolatileLru => -(long)Clock.IdleMs(e->LruClock),
         EvictionPolicy.AllKeysLfu or EvictionPolicy.VolatileLfu => Shard.LfuValue(e),
         EvictionPolicy.VolatileTtl => shard.GetExpire(e),
         _ => 0,

@@ -136,7 +136,7 @@ public unsafe sealed class Shard
         e->Type = type;
         e->Encoding = 0;
         e->Lfu = LfuInitValue;
-        e->LruClock = Clock.LruSeconds();
+        e->LruClock = Clock.LruMs();
         key.CopyTo(new Span<byte>(Entry.KeyOf(e), key.Length));
         if (_rehashIdx >= 0)
         {
@@ -383,16 +383,14 @@ public unsafe sealed class Shard
 
     /// <summary>
     /// Marks an access: stamps the clock and moves the entry to the most-recent end of the LRU list. An
-    /// entry already touched within the current second is not relinked: a hot key read in a loop costs no
-    /// pointer writes, and the list order is exact to the second, which is the LRU clock's resolution.
+    /// entry already touched within the last millisecond is not relinked, so a key read in a tight loop
+    /// costs no pointer writes; the list order stays exact to the millisecond.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Touch(Entry* e)
     {
-        uint now = Clock.LruSeconds();
+        uint now = Clock.LruMs();
         if (LfuEnabled) LfuIncrement(e, now);
-        // Stamps never increase from head to tail, so an entry stamped this second already sits in the
-        // list's "this second" prefix: moving it changes nothing at the clock's resolution.
         if (e->LruClock == now) return;
         e->LruClock = now;
         if (_lruHead == e) return;
@@ -415,12 +413,12 @@ public unsafe sealed class Shard
     }
 
     /// <summary>The LFU counter after decay for the minutes the entry has been idle.</summary>
-    public static int LfuValue(Entry* e) => LfuValue(e, Clock.LruSeconds());
+    public static int LfuValue(Entry* e) => LfuValue(e, Clock.LruMs());
 
     static int LfuValue(Entry* e, uint now)
     {
         int counter = e->Lfu & 0xFF;
-        uint idleMinutes = now >= e->LruClock ? (now - e->LruClock) / 60 : 0;
+        uint idleMinutes = (now - e->LruClock) / 60_000;
         uint periods = idleMinutes / LfuDecayMinutes;
         return periods >= (uint)counter ? 0 : counter - (int)periods;
     }

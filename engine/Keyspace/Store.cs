@@ -62,7 +62,29 @@ public sealed class Store : IDisposable
             long budgetTicks = TimeSpan.FromMilliseconds(periodMs / 4.0).Ticks;
             long start = DateTime.UtcNow.Ticks;
             RunCronOnce(rng, start + budgetTicks);
+            CollectAdminGarbage();
         }
+    }
+
+    /// <summary>Managed allocation (by admin commands such as INFO or CONFIG; data commands allocate
+    /// nothing) after which the cron collects.</summary>
+    const long GarbageBeforeCollect = 1024 * 1024;
+
+    long _allocatedAtLastCollect;
+
+    /// <summary>
+    /// The GC's own gen0 budget is tens of megabytes on a machine with a large cache, and a process
+    /// whose data lives in native memory never reaches it through requests: the garbage of a few thousand
+    /// INFO calls would sit in RSS (measured: +24 MB after 3,000 INFO). A collection of a heap this small
+    /// takes well under a millisecond, so the cron does it once a megabyte has been allocated, in the
+    /// aggressive mode that also decommits the freed regions (a forced one leaves them committed).
+    /// </summary>
+    void CollectAdminGarbage()
+    {
+        long allocated = GC.GetTotalAllocatedBytes(precise: false);
+        if (allocated - _allocatedAtLastCollect < GarbageBeforeCollect) return;
+        _allocatedAtLastCollect = allocated;
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
     /// <summary>One pass of active expiry and background rehash over every shard, within a deadline.</summary>

@@ -92,9 +92,10 @@ public unsafe sealed class SlabArena : IDisposable
         while (s <= MaxSmallSize)
         {
             sizes.Add(s);
-            // Step by a quarter of the size rounded down to the granule (at least one granule): classes
-            // are at most 1.25x apart, and small sizes get every 8 bytes (an entry header is 48 bytes).
-            s += Math.Max(Granule, (s / 4) & ~(Granule - 1));
+            // Step by an eighth of the size rounded down to the granule (at least one granule): classes
+            // are at most 1.125x apart (jemalloc: ~1.25x), so rounding wastes under 12.5%; sizes up to
+            // 128 bytes get every 8 bytes (an entry header alone is 48).
+            s += Math.Max(Granule, (s / 8) & ~(Granule - 1));
         }
         if (sizes[^1] != MaxSmallSize) sizes.Add(MaxSmallSize);
         return sizes.ToArray();

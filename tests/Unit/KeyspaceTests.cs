@@ -123,15 +123,15 @@ public unsafe class KeyspaceTests
     }
 
     [Test]
-    public void SizeClassesAreAbout125PercentApart()
+    public void SizeClassesAreAtMost12AndAHalfPercentApart()
     {
         nuint prev = SlabArena.RoundedSize(16);
         for (nuint size = 17; size <= SlabArena.MaxSmallSize; size++)
         {
             nuint r = SlabArena.RoundedSize(size);
             Assert.That(r, Is.GreaterThanOrEqualTo(size));
-            // Classes are ~1.25x apart, rounded up to the 8-byte granule.
-            Assert.That((double)r, Is.LessThanOrEqualTo(Math.Max(size * 1.25, size + 8)), $"size {size} rounds to {r}");
+            // Classes are at most 1.125x apart, rounded up to the 8-byte granule.
+            Assert.That((double)r, Is.LessThanOrEqualTo(Math.Max(size * 1.125, size + 8)), $"size {size} rounds to {r}");
             Assert.That(r, Is.GreaterThanOrEqualTo(prev));
             prev = r;
         }

@@ -1,0 +1,244 @@
+// Memory limits through the real binary: used_memory stays at maxmemory while 10x that is written,
+// RSS stays close, recently read keys survive LRU eviction, noeviction answers -OOM but keeps serving
+// reads, volatile policies never touch keys without a TTL, FLUSHALL gives memory back, SCAN keeps its
+// guarantee while the table is rewritten under it.
+using System.Globalization;
+using System.Text;
+using NativeKv.Tests.Harness;
+using NUnit.Framework;
+
+namespace NativeKv.Tests.Integration;
+
+[TestFixture]
+[Category(TestTarget.NativeKvOnly)]
+public class MemoryTests
+{
+    const long Mb = 1024 * 1024;
+
+    static ServerProcess Start(params string[] args)
+    {
+        if (TestTarget.IsRedis) Assert.Ignore("NativeKv's memory accounting and RSS bounds are its own");
+        return ServerProcess.Start(new ServerOptions { ExtraArgs = args });
+    }
+
+    static Dictionary<string, string> Info(RawClient c, string section)
+    {
+        var text = c.Call("INFO", section).Text!;
+        var d = new Dictionary<string, string>();
+        foreach (var line in text.Split("\r\n"))
+        {
+            int i = line.IndexOf(':');
+            if (i > 0) d[line[..i]] = line[(i + 1)..];
+        }
+        return d;
+    }
+
+    static long InfoLong(RawClient c, string section, string field) =>
+        long.Parse(Info(c, section)[field], CultureInfo.InvariantCulture);
+
+    /// <summary>Sends the commands in one write and reads all replies; returns the error replies.</summary>
+    static List<RespValue> Pipeline(RawClient c, IEnumerable<string[]> commands)
+    {
+        var buf = new MemoryStream();
+        int n = 0;
+        foreach (var cmd in commands)
+        {
+            buf.Write(RawClient.Encode(cmd));
+            n++;
+        }
+        c.Send(buf.ToArray());
+        var errors = new List<RespValue>();
+        for (int i = 0; i < n; i++)
+        {
+            var r = c.Read();
+            if (r.IsError) errors.Add(r);
+        }
+        return errors;
+    }
+
+    static string Value(int size, int seed) => new string((char)('a' + seed % 26), size);
+
+    [Test]
+    public void AllKeysLruHoldsTheLimitWhileTenTimesItIsWritten()
+    {
+        const long limit = 100 * Mb;
+        const int valueSize = 4096;
+        using var server = Start("--maxmemory", "100mb", "--maxmemory-policy", "allkeys-lru");
+        using var c = server.Connect();
+        long baselineRss = InfoLong(c, "memory", "used_memory_rss");
+        long total = 0;
+        int key = 0;
+        long maxUsed = 0, maxRss = 0;
+        var value = Value(valueSize, 1);
+        while (total < 10 * limit)
+        {
+            var errors = Pipeline(c, Enumerable.Range(0, 500).Select(_ => new[] { "SET", "key:" + key++, value }));
+            Assert.That(errors, Is.Empty, "allkeys-lru never refuses a SET");
+            total += 500L * valueSize;
+            long used = InfoLong(c, "memory", "used_memory");
+            maxUsed = Math.Max(maxUsed, used);
+            maxRss = Math.Max(maxRss, InfoLong(c, "memory", "used_memory_rss"));
+        }
+        Assert.That(maxUsed, Is.LessThanOrEqualTo(limit + valueSize + 4096), "used_memory exceeds the limit by at most one value");
+        Assert.That(maxUsed, Is.GreaterThan(limit * 9 / 10), "the limit is used, not undershot");
+        Assert.That(maxRss, Is.LessThan(1.15 * limit + baselineRss), $"RSS {maxRss / Mb} MB vs limit 100 MB + baseline {baselineRss / Mb} MB");
+        Assert.That(InfoLong(c, "stats", "evicted_keys"), Is.GreaterThan(0));
+        long dbsize = c.Call("DBSIZE").Integer;
+        Assert.That(dbsize, Is.LessThan(key).And.GreaterThan(limit / (valueSize * 2)));
+    }
+
+    [Test]
+    public void RecentlyReadKeysSurviveEvictionFarMoreThanColdOnes()
+    {
+        using var server = Start("--maxmemory", "20mb", "--maxmemory-policy", "allkeys-lru");
+        using var c = server.Connect();
+        var value = Value(1024, 2);
+        var hot = Enumerable.Range(0, 1000).Select(i => "hot:" + i).ToArray();
+        Assert.That(Pipeline(c, hot.Select(k => new[] { "SET", k, value })), Is.Empty);
+        int cold = 0;
+        for (int round = 0; round < 100; round++)
+        {
+            Assert.That(Pipeline(c, Enumerable.Range(0, 1000).Select(_ => new[] { "SET", "cold:" + cold++, value })), Is.Empty);
+            Pipeline(c, hot.Select(k => new[] { "GET", k }));
+        }
+        int hotAlive = hot.Count(k => c.Call("EXISTS", k).Integer == 1);
+        int coldAlive = Enumerable.Range(0, cold).Count(i => i % 10 == 0 && c.Call("EXISTS", "cold:" + i).Integer == 1) * 10;
+        double hotRate = hotAlive / (double)hot.Length, coldRate = coldAlive / (double)cold;
+        Assert.That(hotRate, Is.GreaterThan(0.9), $"hot survival {hotRate:P0}");
+        Assert.That(hotRate, Is.GreaterThan(coldRate * 3), $"hot {hotRate:P0} vs cold {coldRate:P0}");
+    }
+
+    [Test]
+    public void NoEvictionRefusesWritesButServesReadsAndDeletes()
+    {
+        using var server = Start("--maxmemory", "10mb", "--maxmemory-policy", "noeviction");
+        using var c = server.Connect();
+        var value = Value(10_000, 3);
+        RespValue? oom = null;
+        int written = 0;
+        for (int i = 0; i < 5000 && oom == null; i++)
+        {
+            var r = c.Call("SET", "k" + i, value);
+            if (r.IsError) oom = r;
+            else written++;
+        }
+        Assert.That(oom, Is.Not.Null, "a write past the limit is refused");
+        RespAssert.IsError(oom!, "OOM command not allowed when used memory > 'maxmemory'.");
+        RespAssert.IsBulk(c.Call("GET", "k0"), value);
+        RespAssert.IsInteger(c.Call("EXISTS", "k1"), 1);
+        RespAssert.IsInteger(c.Call("DEL", "k0", "k1", "k2"), 3);
+        RespAssert.IsOk(c.Call("SET", "after-delete", "fits again"));
+        Assert.That(c.Call("DBSIZE").Integer, Is.EqualTo(written - 3 + 1));
+        Assert.That(InfoLong(c, "stats", "evicted_keys"), Is.EqualTo(0));
+    }
+
+    [TestCase("volatile-lru")]
+    [TestCase("volatile-lfu")]
+    [TestCase("volatile-random")]
+    [TestCase("volatile-ttl")]
+    public void VolatilePoliciesNeverEvictKeysWithoutTtl(string policy)
+    {
+        using var server = Start("--maxmemory", "10mb", "--maxmemory-policy", policy);
+        using var c = server.Connect();
+        var value = Value(1000, 4);
+        Assert.That(Pipeline(c, Enumerable.Range(0, 2000).Select(i => new[] { "SET", "persistent:" + i, value })), Is.Empty);
+        var errors = new List<RespValue>();
+        for (int b = 0; b < 40; b++)
+            errors.AddRange(Pipeline(c, Enumerable.Range(0, 500).Select(i => new[] { "SET", $"volatile:{b}:{i}", value, "EX", "1000" })));
+        for (int i = 0; i < 2000; i++)
+            Assert.That(c.Call("EXISTS", "persistent:" + i).Integer, Is.EqualTo(1), $"persistent:{i} under {policy}");
+        Assert.That(InfoLong(c, "stats", "evicted_keys"), Is.GreaterThan(0));
+        // Once only keys without TTL are left, a volatile policy cannot free memory: -OOM.
+        Assert.That(errors.Count == 0 || errors.All(e => e.Text!.StartsWith("OOM", StringComparison.Ordinal)));
+        var more = Pipeline(c, Enumerable.Range(0, 20_000).Select(i => new[] { "SET", "persistent-more:" + i, value }));
+        Assert.That(more, Is.Not.Empty);
+        RespAssert.IsError(more[0], "OOM command not allowed when used memory > 'maxmemory'.");
+    }
+
+    [Test]
+    public void FlushAllGivesMemoryBack()
+    {
+        using var server = Start();
+        using var c = server.Connect();
+        long baseline = InfoLong(c, "memory", "used_memory_rss");
+        var value = Value(1000, 5);
+        for (int b = 0; b < 200; b++)
+            Assert.That(Pipeline(c, Enumerable.Range(0, 1000).Select(i => new[] { "SET", $"k:{b}:{i}", value })), Is.Empty);
+        long full = InfoLong(c, "memory", "used_memory_rss");
+        Assert.That(full, Is.GreaterThan(baseline + 150 * Mb));
+        RespAssert.IsOk(c.Call("FLUSHALL"));
+        Assert.That(InfoLong(c, "memory", "used_memory"), Is.LessThan(1 * Mb));
+        long after = InfoLong(c, "memory", "used_memory_rss");
+        Assert.That(after, Is.LessThan(baseline + 10 * Mb), $"RSS {after / Mb} MB after FLUSHALL, baseline {baseline / Mb} MB");
+    }
+
+    [Test]
+    public void ConfigSetMaxmemoryTakesEffectAtOnce()
+    {
+        using var server = Start();
+        using var c = server.Connect();
+        var value = Value(10_000, 6);
+        Assert.That(Pipeline(c, Enumerable.Range(0, 1000).Select(i => new[] { "SET", "k" + i, value })), Is.Empty);
+        RespAssert.IsOk(c.Call("CONFIG", "SET", "maxmemory", "2mb", "maxmemory-policy", "allkeys-random"));
+        RespAssert.IsOk(c.Call("SET", "trigger", "x"));
+        Assert.That(InfoLong(c, "memory", "used_memory"), Is.LessThanOrEqualTo(2 * Mb + 20_000));
+        Assert.That(c.Call("DBSIZE").Integer, Is.LessThan(300));
+        RespAssert.IsArray(c.Call("CONFIG", "GET", "maxmemory-policy"), "maxmemory-policy", "allkeys-random");
+        var mem = Info(c, "memory");
+        foreach (var field in new[] { "used_memory", "used_memory_human", "used_memory_rss", "used_memory_peak", "mem_fragmentation_ratio", "maxmemory", "maxmemory_policy" })
+            Assert.That(mem.ContainsKey(field), field);
+    }
+
+    [Test]
+    public void MemoryUsageAndStats()
+    {
+        using var server = Start();
+        using var c = server.Connect();
+        RespAssert.IsOk(c.Call("SET", "small", "v"));
+        RespAssert.IsOk(c.Call("SET", "big", Value(10_000, 7)));
+        long small = RespAssert.IsAnyInteger(c.Call("MEMORY", "USAGE", "small"));
+        long big = RespAssert.IsAnyInteger(c.Call("MEMORY", "USAGE", "big", "SAMPLES", "5"));
+        Assert.That(small, Is.InRange(50, 100));
+        Assert.That(big, Is.InRange(10_000, 10_000 * 1.125 + 100), "the size class of the entry: at most 12.5% over");
+        RespAssert.IsNil(c.Call("MEMORY", "USAGE", "missing"));
+        RespAssert.IsError(c.Call("MEMORY", "USAGE", "small", "FOO"), "ERR syntax error");
+        RespAssert.IsError(c.Call("MEMORY", "NOPE"), "ERR unknown subcommand 'NOPE'. Try MEMORY HELP.");
+        var stats = c.Call("MEMORY", "STATS").AsStrings();
+        Assert.That(stats, Does.Contain("keys.count"));
+        Assert.That(stats, Does.Contain("dataset.bytes"));
+        RespAssert.IsOk(c.Call("MEMORY", "PURGE"));
+    }
+
+    [Test]
+    public void ScanReturnsEveryKeyPresentThroughoutWhileOthersWriteAndRehash()
+    {
+        using var server = Start();
+        using var c = server.Connect();
+        var stable = Enumerable.Range(0, 20_000).Select(i => "stable:" + i).ToHashSet();
+        Assert.That(Pipeline(c, stable.Select(k => new[] { "SET", k, "1" })), Is.Empty);
+        using var writer = server.Connect();
+        using var stop = new CancellationTokenSource();
+        var churn = Task.Run(() =>
+        {
+            int i = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                Pipeline(writer, Enumerable.Range(0, 2000).Select(j => new[] { "SET", $"churn:{i}:{j}", "x" }));
+                Pipeline(writer, Enumerable.Range(0, 2000).Select(j => new[] { "DEL", $"churn:{i}:{j}" }));
+                i++;
+            }
+        });
+        var seen = new HashSet<string>();
+        string cursor = "0";
+        do
+        {
+            var r = c.Call("SCAN", cursor, "COUNT", "50");
+            cursor = r.Items![0].Text!;
+            foreach (var k in r.Items[1].AsStrings()) seen.Add(k!);
+        } while (cursor != "0");
+        stop.Cancel();
+        churn.Wait();
+        var missing = stable.Where(k => !seen.Contains(k)).Take(5).ToList();
+        Assert.That(missing, Is.Empty, "keys present for the whole scan must be returned");
+    }
+}
