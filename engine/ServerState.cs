@@ -41,6 +41,8 @@ public sealed class ServerState : IDisposable
     public ServerState(ServerConfig config, bool startCron = true)
     {
         Config = config;
+        Types.SetValue.Register();
+        Types.ZSetValue.Register();
         Store = new Store(config.Databases, config.Hz, startCron);
         ApplyConfig();
     }

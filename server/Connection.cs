@@ -29,6 +29,9 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     readonly ClientState _client = new();
     readonly SocketAsyncEventArgs _recv;
     readonly SocketAsyncEventArgs _send;
+    readonly SocketAsyncEventArgs _watch;  // zero-byte receive: notices a peer that closes while suspended
+    Func<bool>? _watchCancel;
+    int _watching;
     readonly NativeBuffer _in;
     readonly RespWriter _out;
     readonly ArgList _args = new();
@@ -57,6 +60,9 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         _recv.Completed += (_, _) => OnReceiveCompleted();
         _send = new SocketAsyncEventArgs(unsafeSuppressExecutionContextFlow: true);
         _send.Completed += (_, _) => OnSendCompleted();
+        _watch = new SocketAsyncEventArgs(unsafeSuppressExecutionContextFlow: true);
+        _watch.SetBuffer(Memory<byte>.Empty);
+        _watch.Completed += (_, _) => OnWatchCompleted();
         try
         {
             _client.Address = socket.RemoteEndPoint?.ToString() ?? "";
@@ -155,7 +161,11 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         _inLen += n;
         Interlocked.Add(ref _server.NetInputBytes, n);
         Busy = true;
-        if (!ProcessInput(0)) return false; // suspended: Execute() continues later
+        if (!ProcessInput(0))
+        {
+            WatchWhileSuspended(); // suspended: Execute() continues later
+            return false;
+        }
         return AfterBatch();
     }
 
@@ -167,7 +177,11 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             Release();
             return;
         }
-        if (!ProcessInput(_resumeAt)) return;
+        if (!ProcessInput(_resumeAt))
+        {
+            WatchWhileSuspended();
+            return;
+        }
         if (AfterBatch()) ReceiveLoop();
     }
 
@@ -215,7 +229,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
                 pos = _inLen;
                 break;
             }
-            if (_client.Suspended)
+            if (_client.SuspendPending && _client.TryPark())
             {
                 _resumeAt = pos;
                 suspended = true;
@@ -242,6 +256,49 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         long errors = _out.ErrorCount - errorsBefore;
         if (errors > 0) Interlocked.Add(ref _server.TotalErrorReplies, errors);
         return !suspended;
+    }
+
+    /// <summary>
+    /// While a cancellable command (a blocking pop) keeps the client suspended, a zero-byte receive waits
+    /// for the socket to become readable without taking any bytes. Readable with nothing to read means
+    /// the peer closed: the suspension is cancelled (Redis unblocks a client that disconnects), so that
+    /// nothing is popped for a client that is gone. Bytes that arrive (pipelined commands) stay in the
+    /// socket for after the resume.
+    /// </summary>
+    void WatchWhileSuspended()
+    {
+        var cancel = _client.CancelOnDisconnect;
+        if (cancel == null || Interlocked.CompareExchange(ref _watching, 1, 0) != 0) return;
+        _watchCancel = cancel;
+        bool pending;
+        try
+        {
+            pending = _socket.ReceiveAsync(_watch);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException or InvalidOperationException)
+        {
+            pending = false;
+        }
+        if (!pending) OnWatchCompleted();
+    }
+
+    void OnWatchCompleted()
+    {
+        var cancel = _watchCancel!;
+        _watchCancel = null;
+        bool closed = Volatile.Read(ref _closed) != 0 || _watch.SocketError != SocketError.Success;
+        if (!closed)
+        {
+            try { closed = _socket.Available == 0; }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException) { closed = true; }
+        }
+        Volatile.Write(ref _watching, 0);
+        if (!closed) return;
+        // The check is trustworthy only while the suspension it watched is still pending (no receive of
+        // ours can have taken the bytes then): cancelling succeeds exactly in that case.
+        if (cancel()) return;
+        // That suspension had ended; if another one started meanwhile, watch it instead.
+        if (_client.Suspended && _client.CancelOnDisconnect != cancel) WatchWhileSuspended();
     }
 
     /// <summary>Sends the reply buffer; true when it all went out synchronously (receive again).</summary>
@@ -328,6 +385,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         _listener.Forget(this);
         _recv.Dispose();
         _send.Dispose();
+        _watch.Dispose();
         _in.Dispose();
         _out.Dispose();
         _args.Dispose();

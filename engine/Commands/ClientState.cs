@@ -37,11 +37,43 @@ public sealed class ClientState
     /// <summary>Set by the network layer: continues a suspended client (queues it to the thread pool).</summary>
     public Action? Resume;
 
-    /// <summary>Called by whoever completes a suspended command, after writing its reply.</summary>
+    /// <summary>
+    /// Set by a handler that suspends and may be cancelled (a blocking pop): the connection calls it when
+    /// the peer closes while the client is suspended. It returns true when it cancelled the suspension
+    /// (it then closes the client and resumes it, so the connection releases itself), false when the
+    /// suspension had been completed already.
+    /// </summary>
+    public Func<bool>? CancelOnDisconnect;
+
+    // 0: running; 1: parked by the connection; 2: completed before the connection parked.
+    int _park;
+
+    /// <summary>
+    /// Called by whoever completes a suspended command, after writing its reply. The completer may
+    /// finish before the connection has parked (a blocked client served at once by another thread):
+    /// then the connection, in <see cref="TryPark"/>, sees it and simply goes on.
+    /// </summary>
     public void ResumeAfterSuspend()
     {
+        int was = Interlocked.Exchange(ref _park, 2);
         Suspended = false;
-        Resume?.Invoke();
+        if (was == 1)
+        {
+            Volatile.Write(ref _park, 0);
+            Resume?.Invoke();
+        }
+    }
+
+    /// <summary>True when the last command suspended the client or already completed a suspension.</summary>
+    public bool SuspendPending => Suspended || Volatile.Read(ref _park) != 0;
+
+    /// <summary>Called by the connection after a command that suspended: true when it must wait for the
+    /// completer's resume; false when the completer already finished (continue with the next command).</summary>
+    public bool TryPark()
+    {
+        if (Interlocked.CompareExchange(ref _park, 1, 0) == 0) return true;
+        Volatile.Write(ref _park, 0);
+        return false;
     }
 
     public long QueryBufferBytes;

@@ -112,6 +112,8 @@ public static unsafe class CommandTable
     [
         .. CoreRows,
         .. MemoryCommands.Rows,
+        .. SetCommands.Rows,
+        .. ZSetCommands.Rows,
     ];
 
     /// <summary>Open-addressed lookup table (power of two, at most a quarter full: probes stay short).</summary>

@@ -41,6 +41,11 @@ public sealed class ServerConfig
     public int IoThreads = 1;
     public string ConfigFile = "";
 
+    // Aggregate encodings (Redis 7.0 defaults): the small encodings hold at most this many members.
+    public long SetMaxIntsetEntries = 512;
+    public long ZsetMaxListpackEntries = 128;
+    public long ZsetMaxListpackValue = 64;
+
     sealed record Param(string Name, bool Mutable, Func<ServerConfig, string> Get, Action<ServerConfig, string[]> Set);
 
     static readonly string[] Policies =
@@ -78,6 +83,11 @@ public sealed class ServerConfig
         new("protected-mode", true, c => YesNo(c.ProtectedMode), (c, a) => c.ProtectedMode = Bool(a)),
         new("daemonize", false, c => YesNo(c.Daemonize), (c, a) => c.Daemonize = Bool(a) ? throw new ConfigException("daemonize yes is not supported: run NativeKv under a supervisor (systemd, a container runtime)") : false),
         new("io-threads", false, c => c.IoThreads.ToString(CultureInfo.InvariantCulture), (c, a) => c.IoThreads = Int(a, 1, 128)),
+        new("set-max-intset-entries", true, c => c.SetMaxIntsetEntries.ToString(CultureInfo.InvariantCulture), (c, a) => c.SetMaxIntsetEntries = Long(a, 0, long.MaxValue)),
+        new("zset-max-listpack-entries", true, c => c.ZsetMaxListpackEntries.ToString(CultureInfo.InvariantCulture), (c, a) => c.ZsetMaxListpackEntries = Long(a, 0, long.MaxValue)),
+        new("zset-max-ziplist-entries", true, c => c.ZsetMaxListpackEntries.ToString(CultureInfo.InvariantCulture), (c, a) => c.ZsetMaxListpackEntries = Long(a, 0, long.MaxValue)),
+        new("zset-max-listpack-value", true, c => c.ZsetMaxListpackValue.ToString(CultureInfo.InvariantCulture), (c, a) => c.ZsetMaxListpackValue = Long(a, 0, long.MaxValue)),
+        new("zset-max-ziplist-value", true, c => c.ZsetMaxListpackValue.ToString(CultureInfo.InvariantCulture), (c, a) => c.ZsetMaxListpackValue = Long(a, 0, long.MaxValue)),
     ];
 
     static Param? Find(string name)
@@ -108,6 +118,15 @@ public sealed class ServerConfig
             throw new ConfigException("argument couldn't be parsed into an integer");
         if (v < min || v > max) throw new ConfigException($"argument must be between {min} and {max} inclusive");
         return (int)v;
+    }
+
+    /// <summary>A 64-bit integer parameter; out-of-range numbers (even past 64 bits) get the range error.</summary>
+    static long Long(string[] a, long min, long max)
+    {
+        if (!Int128.TryParse(Str(a), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out Int128 v))
+            throw new ConfigException("argument couldn't be parsed into an integer");
+        if (v < min || v > max) throw new ConfigException($"argument must be between {min} and {max} inclusive");
+        return (long)v;
     }
 
     static string Enum(string[] a, params string[] allowed)
