@@ -137,6 +137,7 @@ public static unsafe class ZSetBlocking
                 Unlink(table, w);
             }
             w.Timer?.Dispose();
+            w.Client.CancelOnDisconnect = null;
             var reply = w.Client.Reply!;
             ZSetCommands.PopAndReply(reply, shard, e, key, w.Max, w.Count < 0 ? 1 : w.Count, emitKey: true, nested: w.Nested);
             w.Client.ResumeAfterSuspend();
@@ -148,6 +149,7 @@ public static unsafe class ZSetBlocking
         if (!w.TryClaim()) return;
         Remove(w);
         w.Timer?.Dispose();
+        w.Client.CancelOnDisconnect = null;
         w.Client.Reply!.WriteNullArray();
         w.Client.ResumeAfterSuspend();
     }
@@ -159,6 +161,7 @@ public static unsafe class ZSetBlocking
         if (!w.TryClaim()) return false;
         Remove(w);
         w.Timer?.Dispose();
+        w.Client.CancelOnDisconnect = null;
         w.Client.Kill?.Invoke();
         w.Client.ResumeAfterSuspend();
         return true;
