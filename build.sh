@@ -12,6 +12,10 @@ export DEBIAN_FRONTEND=noninteractive
 
 BIN="$ROOT/bin/nativekv"
 PUBLISH_DIR="$ROOT/artifacts/publish"
+# The allocation probe's server: the same AOT build with EventSource (and so the diagnostics port and the
+# runtime's counters) compiled in. Built in its own artifacts folder so it never mixes with the real one.
+DIAG_DIR="$ROOT/artifacts/publish-diag"
+DIAG_BIN="$DIAG_DIR/nativekv"
 RESULTS_DIR="$ROOT/artifacts/test-results"
 LUA_STATIC_LIB="/usr/lib/x86_64-linux-gnu/liblua5.4.a"
 # The AOT toolchain links with `clang` by default. NATIVEKV_LINKER=gcc (or clang-14, ...) picks another
@@ -36,6 +40,11 @@ Usage: ./build.sh VERB [args...]
   bench [args...]    publish if stale, then perf/compare.sh [args...] (redis-benchmark against
                      NativeKv, redis-server and Garnet; see perf/README.md)
   bench micro [...]  BenchmarkDotNet micro-benchmarks: dotnet run -c Release --project perf -- [...]
+                     (quick job by default, a few minutes; --full for the real figures; --filter '*Resp*')
+  bench alloc [...]  allocation probe: redis-benchmark against a server while its GC counters are read
+                     over the diagnostics port; builds the Native AOT variant with EventSource support
+                     into artifacts/publish-diag (if stale); --jit uses the JIT build instead
+                     (perf/README.md lists the options)
   clean              remove bin/, artifacts/ and every project's bin/ and obj/ (keeps .tools/)
   help               this text
 
@@ -103,13 +112,14 @@ cmd_prereqs() {
 }
 
 # ---- publish -------------------------------------------------------------------------------------
-# The first source file (C#, project or props file) that is newer than bin/nativekv, if any.
+# The first source file (C#, project or props file) that is newer than FILE (default bin/nativekv), if any.
 newer_source() {
+    local ref="${1:-$BIN}"
     {
         find engine server interop \( -name obj -o -name bin \) -prune -o -type f \
             \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' \) \
-            -newer "$BIN" -print
-        find . -maxdepth 1 -type f -name '*.props' -newer "$BIN" -print
+            -newer "$ref" -print
+        find . -maxdepth 1 -type f -name '*.props' -newer "$ref" -print
     } 2>/dev/null | head -n1 || true
 }
 
@@ -213,12 +223,46 @@ cmd_test() {
 }
 
 # ---- bench ---------------------------------------------------------------------------------------
+# The server the allocation probe attaches to: bin/nativekv's code, published with EventSourceSupport=true
+# (bin/nativekv has it off), in artifacts/diag-build + artifacts/publish-diag; rebuilt when a source is newer.
+publish_diag_if_stale() {
+    if [ -x "$DIAG_BIN" ] && [ -z "$(newer_source "$DIAG_BIN")" ]; then
+        say "artifacts/publish-diag/nativekv is up to date"
+        return 0
+    fi
+    need "${BUILD_PREREQS[@]}"
+    local extra=()
+    [ "$LINKER" != clang ] && extra+=("-p:CppCompilerAndLinker=$LINKER")
+    say "publishing the diagnostics variant (Native AOT, EventSourceSupport=true) into artifacts/publish-diag"
+    rm -rf "$DIAG_DIR"
+    dotnet publish server/NativeKv.Server.csproj -c Release -r linux-x64 --artifacts-path "$ROOT/artifacts/diag-build" \
+        -o "$DIAG_DIR" -p:EventSourceSupport=true -p:LuaStaticLib="$LUA_STATIC_LIB" ${extra[@]+"${extra[@]}"} \
+        -nologo -v:minimal
+    [ -x "$DIAG_BIN" ] || die "publish produced no $DIAG_BIN"
+}
+
 cmd_bench() {
     if [ "${1:-}" = micro ]; then
         shift
         need "${BUILD_PREREQS[@]}"
         say "dotnet run -c Release --project perf -- $*"
         exec dotnet run -c Release --project perf/NativeKv.Perf.csproj -- "$@"
+    fi
+    if [ "${1:-}" = alloc ]; then
+        shift
+        need "${BUILD_PREREQS[@]}" rtools
+        local target=()
+        if [ "${1:-}" = --jit ]; then
+            shift
+            say "dotnet build server -c Release (the JIT build; the probe switches EventSource on in its runtimeconfig)"
+            dotnet build server/NativeKv.Server.csproj -c Release -nologo -v:minimal
+            target=(--dll "$ROOT/server/bin/Release/net9.0/nativekv.dll")
+        else
+            publish_diag_if_stale
+            target=(--binary "$DIAG_BIN")
+        fi
+        say "dotnet run -c Release --project perf -- alloc ${target[*]} $*"
+        exec dotnet run -c Release --project perf/NativeKv.Perf.csproj -- alloc "${target[@]}" "$@"
     fi
     need rtools rserver
     publish_if_stale

@@ -1,0 +1,117 @@
+// Command dispatch: the table lookup alone, then whole commands through Dispatcher.Execute on an
+// in-process ServerState (no network): lookup, arity, handler, shard lock, keyspace, reply.
+using BenchmarkDotNet.Attributes;
+using NativeKv.Engine;
+using NativeKv.Engine.Commands;
+using NativeKv.Engine.Config;
+using NativeKv.Engine.Protocol;
+
+namespace NativeKv.Perf.Micro;
+
+[MemoryDiagnoser]
+public class CommandLookup
+{
+    [Benchmark] public CommandDef? GetLower() => CommandTable.Lookup("get"u8);
+    [Benchmark] public CommandDef? SetUpper() => CommandTable.Lookup("SET"u8);
+    [Benchmark] public CommandDef? IncrMixed() => CommandTable.Lookup("IncR"u8);
+    [Benchmark] public CommandDef? Unknown() => CommandTable.Lookup("NOSUCHCOMMAND"u8);
+
+    [Benchmark]
+    public CommandDef? ConfigGetSubcommand()
+    {
+        var parent = CommandTable.Lookup("CONFIG"u8)!;
+        return CommandTable.LookupSub(parent, "GET"u8);
+    }
+}
+
+[MemoryDiagnoser]
+public unsafe class Dispatch
+{
+    const int PipelineDepth = 64;
+    const int Keys = 10_000;
+
+    ServerState _server = null!;
+    readonly ClientState _client = new();
+    readonly RespWriter _reply = new();
+    ParsedCommand _getHit = null!, _getMiss = null!, _set16 = null!, _set1k = null!, _incr = null!;
+    NativeBytes _pipeline = null!;
+    RespParser _parser = new();
+    readonly ArgList _args = new();
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _server = new ServerState(new ServerConfig(), startCron: false);
+        // A populated keyspace, so that lookups walk real buckets.
+        for (int i = 0; i < Keys; i++)
+            using (var set = new ParsedCommand("SET", Resp.Key("key:", i), Resp.Value(16))) Run(set);
+        _getHit = new ParsedCommand("GET", Resp.Key("key:", 42));
+        _getMiss = new ParsedCommand("GET", Resp.Key("nokey:", 42));
+        _set16 = new ParsedCommand("SET", Resp.Key("key:", 43), Resp.Value(16));
+        _set1k = new ParsedCommand("SET", Resp.Key("big:", 1), Resp.Value(1024));
+        _incr = new ParsedCommand("INCR", Resp.Key("counter:", 1));
+        var batch = new List<byte>();
+        for (int i = 0; i < PipelineDepth; i++)
+            batch.AddRange(i % 2 == 0 ? Resp.Command("SET", Resp.Key("key:", i * 37), "xxx") : Resp.Command("GET", Resp.Key("key:", i * 37)));
+        _pipeline = new NativeBytes(batch.ToArray());
+
+        Expect(_getHit, "$16\r\n");
+        Expect(_getMiss, "$-1\r\n");
+        Expect(_set16, "+OK\r\n");
+        Expect(_set1k, "+OK\r\n");
+        Expect(_incr, ":1\r\n");
+    }
+
+    void Expect(ParsedCommand cmd, string replyStart)
+    {
+        _reply.Clear();
+        var c = new CommandContext(_server, _client, _reply, cmd.Args);
+        Dispatcher.Execute(ref c);
+        string got = System.Text.Encoding.ASCII.GetString(_reply.Written);
+        if (!got.StartsWith(replyStart, StringComparison.Ordinal))
+            throw new InvalidOperationException($"setup: expected a reply starting with {replyStart.Trim()}, got {got.Trim()}");
+        _reply.Clear();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        foreach (var c in new[] { _getHit, _getMiss, _set16, _set1k, _incr }) c.Dispose();
+        _pipeline.Dispose();
+        _args.Dispose();
+        _reply.Dispose();
+        _server.Dispose();
+    }
+
+    int Run(ParsedCommand cmd)
+    {
+        _reply.Clear();
+        var c = new CommandContext(_server, _client, _reply, cmd.Args);
+        Dispatcher.Execute(ref c);
+        return _reply.Length;
+    }
+
+    [Benchmark] public int GetHit() => Run(_getHit);
+    [Benchmark] public int GetMiss() => Run(_getMiss);
+    [Benchmark] public int Set16B() => Run(_set16);
+    [Benchmark] public int Set1KB() => Run(_set1k);
+    [Benchmark] public int Incr() => Run(_incr);
+
+    /// <summary>Per command: what a connection does with one receive of 64 pipelined SET/GET
+    /// (parse, execute, reply into one buffer).</summary>
+    [Benchmark(OperationsPerInvoke = PipelineDepth)]
+    public int PipelineParseAndExecute()
+    {
+        _reply.Clear();
+        byte* p = _pipeline.Pointer;
+        int len = _pipeline.Length, pos = 0;
+        while (pos < len)
+        {
+            if (_parser.Parse(p + pos, len - pos, _args, long.MaxValue, out int consumed) != ParseStatus.Complete) break;
+            pos += consumed;
+            var c = new CommandContext(_server, _client, _reply, _args);
+            Dispatcher.Execute(ref c);
+        }
+        return _reply.Length;
+    }
+}
