@@ -11,6 +11,16 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # ---- suites: one redis-benchmark argument line per entry (host, port and --csv are added) ----------
+# A line may start with @tokens that say how the servers run it; consecutive lines with the same tokens
+# share one fresh server start:
+#   @aof=always|everysec   append-only file on, with that fsync policy (Garnet: --aof --device-type
+#                          RandomAccess with --aof-commit-freq 0 --aof-commit-wait, resp. --aof-commit-freq
+#                          1000); a server that wrote no file during the line has its figures left out
+#                          (they would not be durable ones)
+#   @maxclients=N          accept N connections (Garnet: --network-connection-limit); raises ulimit -n
+#   @lua                   needs scripting: a server that cannot run EVAL "return 1" 0 is skipped
+# In the arguments, {script:NAME} is one argument, the script SCRIPTS[NAME], and {sha:NAME} its SHA1 (the
+# script is loaded with SCRIPT LOAD after each server start, since redis-benchmark can't do it).
 SUITE_default=(
     "-c 50 -n 200000 -r 100000 -t set,get"
     "-c 50 -n 2000000 -r 100000 -P 64 --threads 2 -t set,get"
@@ -20,7 +30,37 @@ SUITE_full=(
     "-c 50 -n 100000 -r 100000"
     "-c 50 -n 100000 -r 100000 -P 16"
 )
-SUITES="default full"
+# Scripts: a read, and a read-modify-write (an INCR done in Lua), by EVAL (compiled once, then found in
+# the cache by its text) and by EVALSHA.
+declare -A SCRIPTS=(
+    [get]="return redis.call('GET', KEYS[1])"
+    [rmw]="local v = tonumber(redis.call('GET', KEYS[1]) or '0') + 1; redis.call('SET', KEYS[1], v); return v"
+)
+SUITE_lua=(
+    "@lua -c 50 -n 100000 -r 100000 EVAL {script:get} 1 key:__rand_int__"
+    "@lua -c 50 -n 100000 -r 100000 EVAL {script:rmw} 1 counter:__rand_int__"
+    "@lua -c 50 -n 100000 -r 100000 EVALSHA {sha:get} 1 key:__rand_int__"
+    "@lua -c 50 -n 100000 -r 100000 EVALSHA {sha:rmw} 1 counter:__rand_int__"
+    "@lua -c 50 -n 1000000 -r 100000 -P 16 EVALSHA {sha:get} 1 key:__rand_int__"
+)
+# 1 KB and 1 MB values (the 1 MB line keeps 100 keys: 100 MB per server).
+SUITE_values=(
+    "-c 50 -n 100000 -r 100000 -d 1024 -t set,get"
+    "-c 50 -n 2000 -r 100 -d 1048576 -t set,get"
+)
+# Many connections: 1,000 and 10,000 clients, each doing a few requests.
+SUITE_conns=(
+    "@maxclients=20000 -c 1000 -n 200000 -r 100000 -t set,get"
+    "@maxclients=20000 -c 10000 -n 200000 -r 100000 -t set,get"
+)
+# Writes with the append-only file on: fsync on every write (group commit), and once a second.
+SUITE_aof=(
+    "@aof=always -c 50 -n 100000 -r 100000 -t set,incr,lpush"
+    "@aof=always -c 50 -n 1000000 -r 100000 -P 16 -t set"
+    "@aof=everysec -c 50 -n 200000 -r 100000 -t set,incr,lpush"
+)
+SUITE_all=("${SUITE_default[@]}" "${SUITE_full[@]}" "${SUITE_values[@]}" "${SUITE_lua[@]}" "${SUITE_aof[@]}" "${SUITE_conns[@]}")
+SUITES="default full lua values conns aof all"
 
 # ---- defaults --------------------------------------------------------------------------------------
 ROUNDS=3
@@ -43,7 +83,8 @@ usage() {
     cat <<EOF
 Usage: perf/compare.sh [options]
   --suite NAME      benchmark suite: $SUITES (default: default)
-  --line "ARGS"     run this redis-benchmark argument line instead of a suite (repeatable)
+  --line "ARGS"     run this redis-benchmark argument line instead of a suite (repeatable; may use the
+                    @tokens and {script:NAME}/{sha:NAME} of the suites, see the top of this script)
   --rounds N        interleaved rounds; the table shows medians (default 3)
   --quick           smoke run: 1 round, a tenth of the requests (-n)
   --only LIST       servers to run, comma separated: nativekv,redis,garnet (default: all three)
@@ -80,6 +121,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "--rounds needs a positive number"
+# Servers start in their own folders: a relative binary path must not depend on where we are.
+case "$NATIVEKV_BIN" in /*) ;; *) NATIVEKV_BIN="$PWD/$NATIVEKV_BIN" ;; esac
 [ "$QUICK" -eq 1 ] && ROUNDS=1
 
 if [ "${#CUSTOM_LINES[@]}" -gt 0 ]; then
@@ -94,6 +137,61 @@ if [ "$QUICK" -eq 1 ]; then   # a tenth of each -n, at least 1000
     for i in "${!LINES[@]}"; do
         LINES[$i]="$(awk '{ for (i = 1; i <= NF; i++) if ($i == "-n" && i < NF) { n = int($(i+1) / 10); $(i+1) = (n < 1000 ? 1000 : n) } print }' <<<"${LINES[$i]}")"
     done
+fi
+
+# ---- line syntax -----------------------------------------------------------------------------------
+declare -A SHAS
+for name in "${!SCRIPTS[@]}"; do
+    SHAS[$name]="$(printf '%s' "${SCRIPTS[$name]}" | sha1sum | cut -d' ' -f1)"
+done
+
+# split_line LINE: sets LINE_CFG (the @tokens, space separated) and LINE_ARGS (redis-benchmark's
+# arguments, placeholders expanded); returns 1 with LINE_ERR set when the line is malformed.
+split_line() {
+    local words w name
+    LINE_CFG=""; LINE_ARGS=(); LINE_ERR=""
+    read -r -a words <<<"$1"
+    for w in "${words[@]}"; do
+        case "$w" in
+            @aof=always|@aof=everysec|@lua) LINE_CFG="${LINE_CFG:+$LINE_CFG }$w" ;;
+            @maxclients=*)
+                [[ "${w#@maxclients=}" =~ ^[1-9][0-9]*$ ]] || { LINE_ERR="bad token $w"; return 1; }
+                LINE_CFG="${LINE_CFG:+$LINE_CFG }$w" ;;
+            @*) LINE_ERR="unknown token $w (known: @aof=always, @aof=everysec, @maxclients=N, @lua)"; return 1 ;;
+            "{script:"*"}")
+                name="${w#\{script:}"; name="${name%\}}"
+                [ -n "${SCRIPTS[$name]+x}" ] || { LINE_ERR="unknown script $name"; return 1; }
+                LINE_ARGS+=("${SCRIPTS[$name]}") ;;
+            "{sha:"*"}")
+                name="${w#\{sha:}"; name="${name%\}}"
+                [ -n "${SHAS[$name]+x}" ] || { LINE_ERR="unknown script $name"; return 1; }
+                LINE_ARGS+=("${SHAS[$name]}") ;;
+            *) LINE_ARGS+=("$w") ;;
+        esac
+    done
+}
+MAX_CLIENTS_WANTED=0   # the largest -c of the lines
+for line in "${LINES[@]}"; do
+    split_line "$line" || die "in line '$line': $LINE_ERR"
+    for i in "${!LINE_ARGS[@]}"; do
+        if [ "${LINE_ARGS[$i]}" = -c ] && [[ "${LINE_ARGS[$((i + 1))]:-}" =~ ^[0-9]+$ ]] \
+            && [ "${LINE_ARGS[$((i + 1))]}" -gt "$MAX_CLIENTS_WANTED" ]; then
+            MAX_CLIENTS_WANTED="${LINE_ARGS[$((i + 1))]}"
+        fi
+    done
+done
+# Each side of N connections needs N descriptors (and the server a few more): raise the limit for
+# this script and what it starts, when the lines need more than the usual 1,024.
+if [ "$MAX_CLIENTS_WANTED" -gt 500 ]; then
+    want=$((MAX_CLIENTS_WANTED + 1024))
+    if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$want" ]; then
+        # bash's ulimit -n sets the soft and hard limits; only root may raise the hard one.
+        ulimit -n "$want" 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    fi
+    say "open files limit (ulimit -n): $(ulimit -n) (lines want up to $MAX_CLIENTS_WANTED connections)"
+    if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((MAX_CLIENTS_WANTED + 64)) ]; then
+        say "warning: the open files limit is too low for $MAX_CLIENTS_WANTED connections (not root?): those lines will fail"
+    fi
 fi
 
 command -v redis-benchmark >/dev/null || die "redis-benchmark not found (./build.sh prereqs installs redis-tools)"
@@ -175,17 +273,45 @@ done
 
 ping_ok() { [ "$(timeout 2 redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = PONG ]; }
 
-# start_server NAME: start it fresh in its own empty folder; returns 1 if it does not answer PING.
+# server_args NAME CFG: the extra options that the @tokens in CFG mean for that server (into EXTRA).
+server_args() {
+    local name="$1" tok fsync n
+    EXTRA=()
+    for tok in $2; do
+        case "$tok" in
+            @aof=*)
+                fsync="${tok#@aof=}"
+                case "$name" in
+                    nativekv|redis) EXTRA+=(--appendonly yes --appendfsync "$fsync") ;;
+                    garnet)
+                        # RandomAccess: Garnet's native Linux device needs libaio, which Debian 12 lacks.
+                        EXTRA+=(--aof --checkpointdir "$WORK/$name/data" --device-type RandomAccess)
+                        if [ "$fsync" = always ]; then EXTRA+=(--aof-commit-freq 0 --aof-commit-wait)
+                        else EXTRA+=(--aof-commit-freq 1000); fi ;;
+                esac ;;
+            @maxclients=*)
+                n="${tok#@maxclients=}"
+                case "$name" in
+                    nativekv|redis) EXTRA+=(--maxclients "$n") ;;
+                    garnet) EXTRA+=(--network-connection-limit "$n") ;;
+                esac ;;
+        esac
+    done
+}
+
+# start_server NAME [CFG]: start it fresh in its own empty folder, with the options the @tokens of CFG
+# ask for; returns 1 if it does not answer PING.
 start_server() {
     local name="$1" port="${PORT[$1]}" dir="$WORK/$1"
+    server_args "$name" "${2:-}"
     rm -rf "$dir"; mkdir -p "$dir"
     case "$name" in
-        nativekv) (cd "$dir" && exec "$NATIVEKV_BIN" --port "$port" --bind 127.0.0.1 --save "" --appendonly no) \
-                      >"$dir/server.log" 2>&1 </dev/null & ;;
+        nativekv) (cd "$dir" && exec "$NATIVEKV_BIN" --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+                      --dir "$dir" ${EXTRA[@]+"${EXTRA[@]}"}) >"$dir/server.log" 2>&1 </dev/null & ;;
         redis)    (cd "$dir" && exec redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
-                      --dir "$dir") >"$dir/server.log" 2>&1 </dev/null & ;;
+                      --dir "$dir" ${EXTRA[@]+"${EXTRA[@]}"}) >"$dir/server.log" 2>&1 </dev/null & ;;
         garnet)   (cd "$dir" && DOTNET_ROLL_FORWARD=Major exec "$GARNET_DIR/garnet-server" --port "$port" \
-                      --bind 127.0.0.1 --lua) >"$dir/server.log" 2>&1 </dev/null & ;;
+                      --bind 127.0.0.1 --lua ${EXTRA[@]+"${EXTRA[@]}"}) >"$dir/server.log" 2>&1 </dev/null & ;;
     esac
     SERVER_PID=$!
     local deadline=$((SECONDS + START_TIMEOUT))
@@ -223,7 +349,15 @@ REPORT="$WORK/report.md"
     echo "- nativekv: $v_nativekv ($NATIVEKV_BIN)"
     echo "- redis-server: $v_redis; $(first_line redis-benchmark --version)"
     echo "- garnet: $v_garnet"
-    echo "- servers measured one at a time, each started fresh per round, persistence off; medians over rounds"
+    echo "- servers measured one at a time, each started fresh per round and per block of lines with the same @tokens;"
+    echo "  persistence off unless a line says @aof=...; medians over rounds; a test whose command a server answers"
+    echo "  with an error is taken out of that server's -t list (redis-benchmark would stop the whole line at it)"
+    if [ "$MAX_CLIENTS_WANTED" -gt 500 ]; then echo "- open files limit (ulimit -n): $(ulimit -n)"; fi
+    if printf '%s\n' "${LINES[@]}" | grep -q '{s\(cript\|ha\):'; then
+        for name in $(printf '%s\n' "${!SCRIPTS[@]}" | sort); do
+            echo "- script $name (sha ${SHAS[$name]}): \`${SCRIPTS[$name]}\`"
+        done
+    fi
     [ -n "$GARNET_NOTE" ] && echo "- note: $GARNET_NOTE"
     echo
 } >"$REPORT"
@@ -232,23 +366,130 @@ cat "$REPORT"
 # ---- rounds ----------------------------------------------------------------------------------------
 RAW="$WORK/raw.csv"          # round,server,line,test,rps,avg,min,p50,p95,p99,max (CSV, test quoted)
 : >"$RAW"
+NOTES="$WORK/notes.tsv"      # round, server, line index, test ("*": the whole line), why it is not in the table
+: >"$NOTES"
 FAILED=()
+
+note() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$(tr -d '\r\n\t' <<<"$5")" >>"$NOTES"; }
+
+# cli ARGS...: one command to the server being measured; prints the reply, returns 1 for an error reply.
+cli() {
+    local r rc=0
+    r="$(timeout 10 redis-cli -h 127.0.0.1 -p "${PORT[$server]}" "$@" 2>&1)" || rc=$?
+    printf '%s' "$r"
+    # Without a terminal redis-cli prints an error reply bare ("ERR ...", "WRONGTYPE ...").
+    [ "$rc" -eq 0 ] && ! [[ "$r" =~ ^[A-Z][A-Z]+\  ]]
+}
+
+# One command per redis-benchmark test (its -t name without a _N suffix), sent once after each start:
+# redis-benchmark 7 stops a whole line at the first error reply, so the tests whose command the server
+# answers with an error are taken out of that server's -t list (and listed under the table) instead.
+declare -A TEST_PROBE=(
+    [ping_inline]="PING" [ping_mbulk]="PING" [set]="SET cmp:probe:s v" [get]="GET cmp:probe:s"
+    [incr]="INCR cmp:probe:i" [lpush]="LPUSH cmp:probe:l v" [rpush]="RPUSH cmp:probe:l v" [lpop]="LPOP cmp:probe:l"
+    [rpop]="RPOP cmp:probe:l" [sadd]="SADD cmp:probe:set m" [hset]="HSET cmp:probe:h f v" [spop]="SPOP cmp:probe:set"
+    [zadd]="ZADD cmp:probe:z 0 m" [zpopmin]="ZPOPMIN cmp:probe:z" [lrange]="LRANGE cmp:probe:l 0 1"
+    [mset]="MSET cmp:probe:s v cmp:probe:t w" [xadd]="XADD cmp:probe:x * f v"
+)
+
+# prepare_server CFG: after a start, find the tests the server can't run (UNSUPPORTED: "name=reply" per
+# line) and, for a @lua block, check scripting and load the scripts (NO_LUA: why not, or empty).
+prepare_server() {
+    local t words r name
+    UNSUPPORTED=""
+    for t in "${!TEST_PROBE[@]}"; do
+        read -r -a words <<<"${TEST_PROBE[$t]}"
+        r="$(cli "${words[@]}")" || { r="${r%%, with args*}"; UNSUPPORTED+="$t=${r:0:100}"$'\n'; }
+    done
+    NO_LUA=""
+    if [[ " $1 " == *" @lua "* ]]; then
+        r="$(cli EVAL "return 1" 0)" || true
+        if [ "$r" != 1 ]; then NO_LUA="EVAL \"return 1\" 0 answered ${r:0:100}"; return 0; fi
+        for name in "${!SCRIPTS[@]}"; do
+            r="$(cli SCRIPT LOAD "${SCRIPTS[$name]}")" || true
+            if [ "$r" != "${SHAS[$name]}" ]; then NO_LUA="SCRIPT LOAD $name answered ${r:0:100}"; return 0; fi
+        done
+    fi
+}
+
+# redis-benchmark's own test list (7.0), what a line without -t runs.
+DEFAULT_TESTS="ping_inline,ping_mbulk,set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100,lrange_300,lrange_500,lrange_600,mset"
+# redis-benchmark options that take a value (the first other word starts a custom command).
+VALUE_OPTS=" -h -p -s -a -u --user -c -n -d --dbnum -k -P -r -t --threads --precision --cacert --cacertdir --cert --key --tls-ciphers --tls-ciphersuites --sni "
+
+# filter_tests: LINE_ARGS without the tests the server can't run (see TEST_PROBE); sets RUN_ARGS, and
+# LEFT_OUT ("test<TAB>reply" lines). RUN_ARGS is empty when no test of the line is left.
+filter_tests() {
+    local i=0 t key list="" kept="" custom=0 ti=-1
+    RUN_ARGS=("${LINE_ARGS[@]}"); LEFT_OUT=""
+    [ -n "$UNSUPPORTED" ] || return 0
+    while [ "$i" -lt "${#RUN_ARGS[@]}" ]; do
+        case "${RUN_ARGS[$i]}" in
+            -t) ti=$((i + 1)); i=$((i + 2)) ;;
+            -*) if [[ "$VALUE_OPTS" == *" ${RUN_ARGS[$i]} "* ]]; then i=$((i + 2)); else i=$((i + 1)); fi ;;
+            *) custom=1; break ;;
+        esac
+    done
+    [ "$custom" -eq 1 ] && return 0
+    if [ "$ti" -ge 0 ]; then list="${RUN_ARGS[$ti]}"; else list="$DEFAULT_TESTS"; fi
+    for t in ${list//,/ }; do
+        key="${t%%_[0-9]*}"
+        local why
+        why="$(awk -v k="$key" 'index($0, k "=") == 1 { print substr($0, length(k) + 2); exit }' <<<"$UNSUPPORTED")"
+        if [ -n "$why" ]; then LEFT_OUT+="$t"$'\t'"$why"$'\n'; else kept="${kept:+$kept,}$t"; fi
+    done
+    [ -n "$LEFT_OUT" ] || return 0
+    if [ -z "$kept" ]; then RUN_ARGS=(); return 0; fi
+    if [ "$ti" -ge 0 ]; then RUN_ARGS[$ti]="$kept"; else RUN_ARGS+=(-t "$kept"); fi
+}
+
 n=${#SERVERS[@]}
 for round in $(seq 1 "$ROUNDS"); do
     for k in $(seq 0 $((n - 1))); do
         server="${SERVERS[$(((k + round - 1) % n))]}"
         say "round $round/$ROUNDS: $server on 127.0.0.1:${PORT[$server]}"
-        if ! start_server "$server"; then
-            FAILED+=("$server (round $round)")
-            continue
-        fi
+        running=0; running_cfg=""; failed_cfg="-"
         for li in "${!LINES[@]}"; do
             line="${LINES[$li]}"
-            say "  redis-benchmark $line"
+            split_line "$line"
+            # A fresh server for each block of lines with the same @tokens.
+            if [ "$running" -eq 0 ] || [ "$LINE_CFG" != "$running_cfg" ]; then
+                stop_server; running=0
+                if [ "$LINE_CFG" = "$failed_cfg" ]; then
+                    note "$round" "$server" "$li" "*" "not run: the server did not start"
+                    continue
+                fi
+                [ -n "$LINE_CFG" ] && say "  $server fresh for $LINE_CFG"
+                if ! start_server "$server" "$LINE_CFG"; then
+                    FAILED+=("$server${LINE_CFG:+ ($LINE_CFG)} (round $round)")
+                    failed_cfg="$LINE_CFG"
+                    note "$round" "$server" "$li" "*" "not run: the server did not start"
+                    continue
+                fi
+                running=1; running_cfg="$LINE_CFG"
+                prepare_server "$LINE_CFG"
+            fi
+            if [[ " $LINE_CFG " == *" @lua "* ]] && [ -n "$NO_LUA" ]; then
+                say "  skipped: $server has no scripting ($NO_LUA)"
+                note "$round" "$server" "$li" "*" "not run: no scripting ($NO_LUA)"
+                continue
+            fi
+            filter_tests
+            if [ -n "$LEFT_OUT" ]; then
+                while IFS=$'\t' read -r t why; do
+                    [ -n "$t" ] && note "$round" "$server" "$li" "$(tr '[:lower:]' '[:upper:]' <<<"$t")" "left out: the server answers its command with $why"
+                done <<<"$LEFT_OUT"
+                say "  $server can't run: $(cut -f1 <<<"$LEFT_OUT" | xargs | tr ' ' ,)"
+            fi
+            if [ "${#RUN_ARGS[@]}" -eq 0 ]; then
+                note "$round" "$server" "$li" "*" "not run: the server supports none of its tests"
+                continue
+            fi
+            say "  redis-benchmark ${RUN_ARGS[*]}"
             out="$WORK/out.csv"
-            # shellcheck disable=SC2086  # the line is a list of arguments on purpose
+            touch "$WORK/line-start"
             # In the background with `wait`, so that a signal to this script is handled at once.
-            timeout "$LINE_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "${PORT[$server]}" $line --csv \
+            timeout "$LINE_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "${PORT[$server]}" --csv "${RUN_ARGS[@]}" \
                 >"$out" 2>"$WORK/bench.err" </dev/null &
             BENCH_PID=$!
             rc=0; wait "$BENCH_PID" || rc=$?
@@ -257,6 +498,13 @@ for round in $(seq 1 "$ROUNDS"); do
                 say "  redis-benchmark failed or timed out (${LINE_TIMEOUT}s) against $server:"
                 tail -n 3 "$WORK/bench.err" | sed 's/^/    /' >&2
                 FAILED+=("$server line $((li + 1)) (round $round)")
+                note "$round" "$server" "$li" "*" "redis-benchmark failed: $(grep -v WARNING "$WORK/bench.err" | tail -n 1 | cut -c1-160)"
+            fi
+            # An @aof line counts only if the server really wrote its log during the line.
+            if [[ "$LINE_CFG" == *@aof=* ]] && [ -z "$(find "$WORK/$server" -type f ! -name server.log -newer "$WORK/line-start" -print -quit)" ]; then
+                say "  $server wrote no append-only file during the line: its figures are left out"
+                note "$round" "$server" "$li" "*" "left out: no append-only file was written during the line (${LINE_CFG})"
+                continue
             fi
             # Data lines look like "SET","53763.44","0.696","0.016","0.751","1.095","1.367","4.623"
             grep '^"' "$out" | grep -v '^"test"' | sed "s/^/$round,$server,$li,/" >>"$RAW" || true
@@ -267,9 +515,9 @@ done
 
 # ---- report ----------------------------------------------------------------------------------------
 printf '%s\n' "${LINES[@]}" >"$WORK/lines.txt"
-python3 - "$RAW" "$WORK/lines.txt" "${SERVERS[*]}" >>"$REPORT.tables" <<'PY'
+python3 - "$RAW" "$WORK/lines.txt" "${SERVERS[*]}" "$NOTES" >>"$REPORT.tables" <<'PY'
 import csv, statistics, sys
-raw, lines_file, measured = sys.argv[1], sys.argv[2], sys.argv[3].split()
+raw, lines_file, measured, notes_file = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4]
 lines = open(lines_file).read().splitlines()
 names = {"nativekv": "NativeKv", "redis": "Redis", "garnet": "Garnet"}
 data = {}   # (line, test) -> server -> list of (rps, p50, p99)
@@ -284,6 +532,20 @@ for row in csv.reader(open(raw)):
         data[key] = {}
         order.append(key)
     data[key].setdefault(server, []).append((rps, p50, p99))
+
+# Tests left out or lines not run, per line: (server, test, why) -> rounds.
+notes = {}
+for raw_line in open(notes_file):
+    parts = raw_line.rstrip("\n").split("\t")
+    if len(parts) < 5:
+        continue
+    rnd, server, line, test, why = parts[0], parts[1], int(parts[2]), parts[3], parts[4]
+    notes.setdefault(line, {}).setdefault((server, test, why), []).append(rnd)
+    # A left-out test named by its -t name (LRANGE_100) gets the row of its CSV name (LRANGE_100 (first
+    # 100 elements)) when another server measured it, a row of its own otherwise.
+    if test != "*" and not any(k[0] == line and (k[1] == test or k[1].startswith(test + " ")) for k in order):
+        data[(line, test)] = {}
+        order.append((line, test))
 
 def med(vals, i):
     return statistics.median(v[i] for v in vals) if vals else None
@@ -307,6 +569,11 @@ for li, line in enumerate(lines):
         print(f"| {key[1]} | {rps_s(nk)} | {rps_s(rd)} | {rps_s(gn)} | {ratio(nk, rd)} | {ratio(nk, gn)} | "
               + " | ".join(lat_s(m[s][1], m[s][2]) for s in names) + " |")
     print()
+    for (server, test, why), rounds in notes.get(li, {}).items():
+        what = "the line" if test == "*" else test
+        print(f"- {names.get(server, server)}, {what}: {why} (round {', '.join(rounds)})")
+    if li in notes:
+        print()
 PY
 if [ "${#FAILED[@]}" -gt 0 ]; then
     { echo "Failures: ${FAILED[*]}"; echo; } >>"$REPORT.tables"
