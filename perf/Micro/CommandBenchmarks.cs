@@ -115,3 +115,16 @@ public unsafe class Dispatch
         return _reply.Length;
     }
 }
+
+/// <summary>The clock reads on every command: the dispatcher's two Stopwatch timestamps (commandstats),
+/// NowMs (TTL checks), the LRU stamp; and the two atomic statistics updates.</summary>
+[MemoryDiagnoser]
+public class Clocks
+{
+    long _counter;
+
+    [Benchmark] public long StopwatchTimestamp() => System.Diagnostics.Stopwatch.GetTimestamp();
+    [Benchmark] public long UnixMs() => Clock.UnixMs();
+    [Benchmark] public uint LruSeconds() => Clock.LruSeconds();
+    [Benchmark] public long InterlockedIncrement() => Interlocked.Increment(ref _counter);
+}
