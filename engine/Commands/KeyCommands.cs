@@ -346,7 +346,8 @@ public static unsafe class KeyCommands
     struct KeysVisitor : IEntryVisitor
     {
         public RespWriter Reply;
-        public byte[]? Pattern; // null: match all
+        public byte* Pattern;   // null: match all; else PatternLength bytes of the command's argument
+        public int PatternLength;
         public long Now;
         public Shard Shard;
         public long Count;
@@ -357,7 +358,7 @@ public static unsafe class KeyCommands
             if (e->ExpireSlot >= 0 && Shard.GetExpire(e) <= Now) return;
             if (TypeFilter != ValueType.None && e->Type != TypeFilter) return;
             var key = Entry.Key(e);
-            if (Pattern != null && !Glob.Match(Pattern, key)) return;
+            if (Pattern != null && !Glob.Match(new ReadOnlySpan<byte>(Pattern, PatternLength), key)) return;
             Reply.WriteBulk(key);
             Count++;
         }
@@ -370,7 +371,8 @@ public static unsafe class KeyCommands
         var v = new KeysVisitor
         {
             Reply = c.Reply,
-            Pattern = pattern.Length == 1 && pattern[0] == (byte)'*' ? null : pattern.ToArray(),
+            Pattern = pattern.Length == 1 && pattern[0] == (byte)'*' ? null : ArgPointer(ref c, 1),
+            PatternLength = pattern.Length,
             Now = c.NowMs,
         };
         int at = c.Reply.BeginDeferredArray();
@@ -394,7 +396,8 @@ public static unsafe class KeyCommands
             return;
         }
         long count = 10;
-        byte[]? pattern = null;
+        byte* pattern = null;
+        int patternLength = 0;
         ValueType type = ValueType.None;
         for (int j = 2; j < c.Argc; j++)
         {
@@ -411,7 +414,8 @@ public static unsafe class KeyCommands
             else if (c.ArgIs(j, "MATCH"u8) && hasNext)
             {
                 var p = c.Arg(++j);
-                pattern = p.Length == 1 && p[0] == (byte)'*' ? null : p.ToArray();
+                pattern = p.Length == 1 && p[0] == (byte)'*' ? null : ArgPointer(ref c, j);
+                patternLength = p.Length;
             }
             else if (c.ArgIs(j, "TYPE"u8) && hasNext)
             {
@@ -428,7 +432,7 @@ public static unsafe class KeyCommands
         var db = c.Db;
         int shardIndex = (int)(cursor & (Database.ShardCount - 1));
         ulong v = cursor >> Database.ShardBits;
-        var visitor = new KeysVisitor { Reply = c.Reply, Pattern = pattern, Now = c.NowMs, TypeFilter = type };
+        var visitor = new KeysVisitor { Reply = c.Reply, Pattern = pattern, PatternLength = patternLength, Now = c.NowMs, TypeFilter = type };
         // The reply is [next-cursor, [keys...]]; the cursor is known only after the walk, so both it
         // and the key count are deferred slots patched at the end.
         c.Reply.WriteArrayHeader(2);
@@ -467,6 +471,10 @@ public static unsafe class KeyCommands
         next.TryFormat(digits, out int n, default, System.Globalization.CultureInfo.InvariantCulture);
         c.Reply.EndDeferredBulk(cursorAt, digits[..n]);
     }
+
+    /// <summary>Where argument <paramref name="i"/> lives: arguments are slices of native memory that
+    /// stays put for the whole command, so a pattern can be kept by pointer instead of copied.</summary>
+    static byte* ArgPointer(ref CommandContext c, int i) => c.Args.Base + c.Args.Items[i].Offset;
 
     static ValueType ParseTypeName(ReadOnlySpan<byte> t)
     {
