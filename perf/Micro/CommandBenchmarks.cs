@@ -33,7 +33,7 @@ public unsafe class Dispatch
     ServerState _server = null!;
     readonly ClientState _client = new();
     readonly RespWriter _reply = new();
-    ParsedCommand _getHit = null!, _getMiss = null!, _set16 = null!, _set1k = null!, _incr = null!;
+    ParsedCommand _getHit = null!, _getMiss = null!, _set16 = null!, _set1k = null!, _incr = null!, _scanMatch = null!;
     NativeBytes _pipeline = null!;
     RespParser _parser = new();
     readonly ArgList _args = new();
@@ -50,6 +50,7 @@ public unsafe class Dispatch
         _set16 = new ParsedCommand("SET", Resp.Key("key:", 43), Resp.Value(16));
         _set1k = new ParsedCommand("SET", Resp.Key("big:", 1), Resp.Value(1024));
         _incr = new ParsedCommand("INCR", Resp.Key("counter:", 1));
+        _scanMatch = new ParsedCommand("SCAN", "0", "MATCH", "key:0000000000*", "COUNT", "10");
         var batch = new List<byte>();
         for (int i = 0; i < PipelineDepth; i++)
             batch.AddRange(i % 2 == 0 ? Resp.Command("SET", Resp.Key("key:", i * 37), "xxx") : Resp.Command("GET", Resp.Key("key:", i * 37)));
@@ -60,6 +61,7 @@ public unsafe class Dispatch
         Expect(_set16, "+OK\r\n");
         Expect(_set1k, "+OK\r\n");
         Expect(_incr, ":1\r\n");
+        Expect(_scanMatch, "*2\r\n");
     }
 
     void Expect(ParsedCommand cmd, string replyStart)
@@ -76,7 +78,7 @@ public unsafe class Dispatch
     [GlobalCleanup]
     public void Cleanup()
     {
-        foreach (var c in new[] { _getHit, _getMiss, _set16, _set1k, _incr }) c.Dispose();
+        foreach (var c in new[] { _getHit, _getMiss, _set16, _set1k, _incr, _scanMatch }) c.Dispose();
         _pipeline.Dispose();
         _args.Dispose();
         _reply.Dispose();
@@ -96,6 +98,9 @@ public unsafe class Dispatch
     [Benchmark] public int Set16B() => Run(_set16);
     [Benchmark] public int Set1KB() => Run(_set1k);
     [Benchmark] public int Incr() => Run(_incr);
+
+    /// <summary>One SCAN step with a pattern (COUNT 10: about ten keys visited and matched).</summary>
+    [Benchmark] public int ScanMatch() => Run(_scanMatch);
 
     /// <summary>Per command: what a connection does with one receive of 64 pipelined SET/GET
     /// (parse, execute, reply into one buffer).</summary>
