@@ -34,6 +34,8 @@ public unsafe class Dispatch
     readonly ClientState _client = new();
     readonly RespWriter _reply = new();
     ParsedCommand _getHit = null!, _getMiss = null!, _set16 = null!, _set1k = null!, _incr = null!, _scanMatch = null!;
+    ParsedCommand _setEx = null!, _ttl = null!, _mget10 = null!, _incrByFloat = null!, _exists = null!;
+    ParsedCommand[] All => [_getHit, _getMiss, _set16, _set1k, _incr, _scanMatch, _setEx, _ttl, _mget10, _incrByFloat, _exists];
     NativeBytes _pipeline = null!;
     RespParser _parser = new();
     readonly ArgList _args = new();
@@ -51,6 +53,11 @@ public unsafe class Dispatch
         _set1k = new ParsedCommand("SET", Resp.Key("big:", 1), Resp.Value(1024));
         _incr = new ParsedCommand("INCR", Resp.Key("counter:", 1));
         _scanMatch = new ParsedCommand("SCAN", "0", "MATCH", "key:0000000000*", "COUNT", "10");
+        _setEx = new ParsedCommand("SET", Resp.Key("ttl:", 1), Resp.Value(16), "EX", "3600");
+        _ttl = new ParsedCommand("TTL", Resp.Key("ttl:", 1));
+        _mget10 = new ParsedCommand(["MGET", .. Enumerable.Range(100, 10).Select(i => Resp.Key("key:", i * 97))]);
+        _incrByFloat = new ParsedCommand("INCRBYFLOAT", Resp.Key("float:", 1), "0.5");
+        _exists = new ParsedCommand("EXISTS", Resp.Key("key:", 7), Resp.Key("key:", 8), Resp.Key("nokey:", 9));
         var batch = new List<byte>();
         for (int i = 0; i < PipelineDepth; i++)
             batch.AddRange(i % 2 == 0 ? Resp.Command("SET", Resp.Key("key:", i * 37), "xxx") : Resp.Command("GET", Resp.Key("key:", i * 37)));
@@ -62,6 +69,11 @@ public unsafe class Dispatch
         Expect(_set1k, "+OK\r\n");
         Expect(_incr, ":1\r\n");
         Expect(_scanMatch, "*2\r\n");
+        Expect(_setEx, "+OK\r\n");
+        Expect(_ttl, ":3600\r\n");
+        Expect(_mget10, "*10\r\n$16\r\n");
+        Expect(_incrByFloat, "$3\r\n0.5\r\n");
+        Expect(_exists, ":2\r\n");
     }
 
     void Expect(ParsedCommand cmd, string replyStart)
@@ -78,7 +90,7 @@ public unsafe class Dispatch
     [GlobalCleanup]
     public void Cleanup()
     {
-        foreach (var c in new[] { _getHit, _getMiss, _set16, _set1k, _incr, _scanMatch }) c.Dispose();
+        foreach (var c in All) c.Dispose();
         _pipeline.Dispose();
         _args.Dispose();
         _reply.Dispose();
@@ -98,6 +110,16 @@ public unsafe class Dispatch
     [Benchmark] public int Set16B() => Run(_set16);
     [Benchmark] public int Set1KB() => Run(_set1k);
     [Benchmark] public int Incr() => Run(_incr);
+
+    /// <summary>SET with an expiry (option parsing, the TTL slot).</summary>
+    [Benchmark] public int SetEx() => Run(_setEx);
+    [Benchmark] public int Ttl() => Run(_ttl);
+    /// <summary>MGET of ten present keys (ten shards locked in order).</summary>
+    [Benchmark] public int MGet10() => Run(_mget10);
+    /// <summary>INCRBYFLOAT (long-double parsing and %.17Lf formatting).</summary>
+    [Benchmark] public int IncrByFloat() => Run(_incrByFloat);
+    /// <summary>EXISTS of three keys, two present.</summary>
+    [Benchmark] public int Exists() => Run(_exists);
 
     /// <summary>One SCAN step with a pattern (COUNT 10: about ten keys visited and matched).</summary>
     [Benchmark] public int ScanMatch() => Run(_scanMatch);
