@@ -155,3 +155,56 @@ public class Clocks
     [Benchmark] public uint LruSeconds() => Clock.LruSeconds();
     [Benchmark] public long InterlockedIncrement() => Interlocked.Increment(ref _counter);
 }
+
+/// <summary>SET of a new key on a server at its maxmemory: the dispatcher's memory check, eviction of
+/// enough keys by the policy (sampled), then the insert. The steady state of a full cache.</summary>
+[MemoryDiagnoser]
+public class Eviction
+{
+    /// <summary>Keys written in turn: far more than the ~20,000 the limit holds, so nearly every SET
+    /// creates a key (its earlier self was evicted long ago).</summary>
+    const int Distinct = 65_536;
+
+    [Params("allkeys-lru", "allkeys-lfu", "allkeys-random")]
+    public string Policy = "";
+
+    ServerState _server = null!;
+    readonly ClientState _client = new();
+    readonly RespWriter _reply = new();
+    ParsedCommand[] _sets = null!;
+    int _i;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _server = new ServerState(new ServerConfig { MaxMemoryPolicy = Policy }, startCron: false);
+        _sets = new ParsedCommand[Distinct];
+        for (int i = 0; i < Distinct; i++) _sets[i] = new ParsedCommand("SET", Resp.Key("evict:", i), Resp.Value(64));
+        for (int i = 0; i < 20_000; i++) Run(_sets[_i++]);
+        // The limit is what is used now: from here on every new key must make room first.
+        _server.MaxMemory = NativeKv.Engine.Memory.MemoryCounters.Used;
+        for (int i = 0; i < 1000; i++) Run(_sets[_i++]);
+        string reply = System.Text.Encoding.ASCII.GetString(_reply.Written);
+        if (reply != "+OK\r\n") throw new InvalidOperationException($"setup: SET over maxmemory answered {reply.Trim()}");
+        if (_server.EvictedKeys == 0) throw new InvalidOperationException("setup: nothing was evicted");
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        foreach (var c in _sets) c.Dispose();
+        _reply.Dispose();
+        _server.Dispose();
+    }
+
+    int Run(ParsedCommand cmd)
+    {
+        _reply.Clear();
+        var c = new CommandContext(_server, _client, _reply, cmd.Args);
+        Dispatcher.Execute(ref c);
+        return _reply.Length;
+    }
+
+    [Benchmark]
+    public int SetNewKeyAtLimit() => Run(_sets[_i++ & (Distinct - 1)]);
+}
