@@ -152,7 +152,7 @@ public class Clocks
 
     [Benchmark] public long StopwatchTimestamp() => System.Diagnostics.Stopwatch.GetTimestamp();
     [Benchmark] public long UnixMs() => Clock.UnixMs();
-    [Benchmark] public uint LruSeconds() => Clock.LruSeconds();
+    [Benchmark] public uint LruMs() => Clock.LruMs();
     [Benchmark] public long InterlockedIncrement() => Interlocked.Increment(ref _counter);
 }
 
