@@ -29,7 +29,11 @@ public static class Probe
     {
         public bool Measured => W != null;
         public double NetPerRequest => Requests == 0 ? 0 : NetBytes / Requests;
-        public bool Ok => Measured && NetPerRequest < MaxBytesPerRequest && W!.Gen0Count == 0 && W.GcEvents == 0;
+        public bool Ok => Measured && NetPerRequest < MaxBytesPerRequest && AllocationGcs == 0;
+
+        /// <summary>GCs that allocation triggered: from the GCStart events when there are any (they carry
+        /// the reason), else from the counters (which can't tell an induced GC from another).</summary>
+        public int AllocationGcs => W == null ? 0 : W.GcEvents > 0 ? W.AllocationGcs : W.Gen0Count;
     }
 
     /// <summary>A test passes below this many bytes per request (net): allocation on the request path
@@ -191,7 +195,8 @@ public static class Probe
             double net = win.AllocatedBytes - idleRate * win.CoveredSeconds - fixedCost;
             // Not clamped at 0: a small negative figure is the measurement's noise, and shows its size.
             var row = new Row(def.Name, "", o.Requests, rps, win.AllocatedBytes, net, win);
-            Say($"{name}: {rps:F0} req/s, {win.AllocatedBytes:F0} B raw, {row.NetPerRequest:F2} B/request net, {win.Gen0Count} GCs");
+            Say($"{name}: {rps:F0} req/s, {win.AllocatedBytes:F0} B raw, {row.NetPerRequest:F2} B/request net, {win.Gen0Count} GCs" +
+                (win.GcEvents > 0 ? $" ({win.GcReasons})" : ""));
             rows.Add(row);
         }
         return rows;
@@ -301,9 +306,10 @@ public static class Probe
         sb.AppendLine($"- load: `redis-benchmark -c {o.Clients} -n {o.Requests} -r 100000 -P {o.Pipeline}` per test, after a warm-up run of {Math.Max(1000, o.Requests / 5)}");
         sb.AppendLine($"- counters: System.Runtime alloc-rate and gen-0/1/2-gc-count every {o.Interval} s, GCStart and GCAllocationTick events, over EventPipe");
         sb.AppendLine($"- subtracted: idle allocation {idleRate:F0} B/s (the counters' own reporting); fixed cost of one redis-benchmark run {fixedCost:F0} B ({o.Clients} connections accepted, CONFIG GET)");
-        sb.AppendLine($"- target: under {MaxBytesPerRequest:F0} B/request net and no GC");
+        sb.AppendLine($"- target: under {MaxBytesPerRequest:F0} B/request net and no GC triggered by allocation (an induced GC, such as the cron's");
+        sb.AppendLine("  collection of admin-command garbage, is listed but is not the request path's)");
         sb.AppendLine();
-        sb.AppendLine("| test | requests | req/s | allocated (raw) | B/request (raw) | B/request (net) | GCs gen0/1/2 | GCStart events | sampled allocations (GCAllocationTick) | verdict |");
+        sb.AppendLine("| test | requests | req/s | allocated (raw) | B/request (raw) | B/request (net) | GCs gen0/1/2 (counters) | GCStart events (reasons) | sampled allocations (GCAllocationTick) | verdict |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|---|");
         foreach (var r in rows)
         {
@@ -315,7 +321,7 @@ public static class Probe
             var w = r.W!;
             string types = w.TopTypes.Count == 0 ? "none" : string.Join(", ", w.TopTypes.Select(t => $"{t.Type} ~{t.Bytes / 1024} KB"));
             sb.AppendLine($"| {r.Test} | {r.Requests:N0} | {r.Rps:N0} | {Bytes(r.RawBytes)} | {r.RawBytes / r.Requests:F2} | {r.NetPerRequest:F2} | " +
-                          $"{w.Gen0Count}/{w.Gen1Count}/{w.Gen2Count} | {w.GcEvents} | {types} | {(r.Ok ? "ok" : "ALLOCATES")} |");
+                          $"{w.Gen0Count}/{w.Gen1Count}/{w.Gen2Count} | {w.GcEvents}{(w.GcEvents > 0 ? $" ({w.GcReasons})" : "")} | {types} | {(r.Ok ? "ok" : "ALLOCATES")} |");
         }
         sb.AppendLine();
         return sb.ToString();

@@ -14,7 +14,7 @@ namespace NativeKv.Perf.AllocProbe;
 public sealed class RuntimeMonitor : IDisposable
 {
     public readonly record struct CounterSample(DateTime At, string Name, double Value);
-    public readonly record struct GcEvent(DateTime At, int Generation, string Reason);
+    public readonly record struct GcEvent(DateTime At, int Generation, string Reason, bool ByAllocation);
     public readonly record struct AllocTick(DateTime At, string Type, long Bytes);
 
     /// <summary>What one window saw.</summary>
@@ -23,6 +23,8 @@ public sealed class RuntimeMonitor : IDisposable
         double CoveredSeconds,      // length of those intervals (>= the window)
         int Gen0Count, int Gen1Count, int Gen2Count,   // from the counters (gen0 counts every GC)
         int GcEvents,               // GCStart events inside the window
+        int AllocationGcs,          // of those, the ones allocation triggered (not induced by GC.Collect)
+        string GcReasons,           // e.g. "InducedAggressive x1"
         IReadOnlyList<(string Type, long Bytes)> TopTypes);
 
     readonly EventPipeSession _session;
@@ -70,7 +72,14 @@ public sealed class RuntimeMonitor : IDisposable
 
     void OnGcStart(GCStartTraceData d)
     {
-        lock (_gate) _gcs.Add(new GcEvent(d.TimeStamp, d.Depth, d.Reason.ToString()));
+        // The runtime's gc_reason: alloc_soh 0, alloc_loh 4, oos_soh 5, oos_loh 6 are allocation running
+        // out of budget; the others are induced (GC.Collect, as the cron's admin-garbage collection),
+        // low memory, or internal.
+        int reason = (int)d.Reason;
+        bool byAllocation = reason is 0 or 4 or 5 or 6;
+        // TraceEvent 3.1 predates reason 17, GCCollectionMode.Aggressive (the cron's collection).
+        string name = reason == 17 ? "InducedAggressive" : d.Reason.ToString();
+        lock (_gate) _gcs.Add(new GcEvent(d.TimeStamp, d.Depth, name, byAllocation));
     }
 
     void OnAllocTick(GCAllocationTickTraceData d)
@@ -120,9 +129,11 @@ public sealed class RuntimeMonitor : IDisposable
                 .GroupBy(t => t.Type)
                 .Select(g => (Type: g.Key, Bytes: g.Sum(t => t.Bytes)))
                 .OrderByDescending(x => x.Bytes).Take(3).ToList();
+            var gcs = _gcs.Where(g => g.At >= from && g.At <= end.At).ToList();
+            string reasons = string.Join(", ", gcs.GroupBy(g => g.Reason).Select(g => $"{g.Key} x{g.Count()}"));
             return new Window(bytes, (end.At - start).TotalSeconds,
                 Count("gen-0-gc-count"), Count("gen-1-gc-count"), Count("gen-2-gc-count"),
-                _gcs.Count(g => g.At >= from && g.At <= end.At), top);
+                gcs.Count, gcs.Count(g => g.ByAllocation), reasons, top);
         }
     }
 
