@@ -30,12 +30,17 @@ public unsafe class Dispatch
     const int PipelineDepth = 64;
     const int Keys = 10_000;
 
+    /// <summary>Members of the set and the sorted set (a power of two: the benchmarks cycle with a mask).</summary>
+    const int Members = 1024;
+    int _m;
+
     ServerState _server = null!;
     readonly ClientState _client = new();
     readonly RespWriter _reply = new();
     ParsedCommand _getHit = null!, _getMiss = null!, _set16 = null!, _set1k = null!, _incr = null!, _scanMatch = null!;
     ParsedCommand _setEx = null!, _ttl = null!, _mget10 = null!, _incrByFloat = null!, _exists = null!;
-    ParsedCommand[] All => [_getHit, _getMiss, _set16, _set1k, _incr, _scanMatch, _setEx, _ttl, _mget10, _incrByFloat, _exists];
+    ParsedCommand[] _sadd = null!, _zadd = null!;
+    ParsedCommand[] All => [_getHit, _getMiss, _set16, _set1k, _incr, _scanMatch, _setEx, _ttl, _mget10, _incrByFloat, _exists, .. _sadd, .. _zadd];
     NativeBytes _pipeline = null!;
     RespParser _parser = new();
     readonly ArgList _args = new();
@@ -58,6 +63,11 @@ public unsafe class Dispatch
         _mget10 = new ParsedCommand(["MGET", .. Enumerable.Range(100, 10).Select(i => Resp.Key("key:", i * 97))]);
         _incrByFloat = new ParsedCommand("INCRBYFLOAT", Resp.Key("float:", 1), "0.5");
         _exists = new ParsedCommand("EXISTS", Resp.Key("key:", 7), Resp.Key("key:", 8), Resp.Key("nokey:", 9));
+        // As redis-benchmark's SADD/ZADD with -r: members drawn from a range, most already present.
+        _sadd = Enumerable.Range(0, Members).Select(i => new ParsedCommand("SADD", "myset", Resp.Key("element:", i * 7919 % 100_000))).ToArray();
+        _zadd = Enumerable.Range(0, Members).Select(i => new ParsedCommand("ZADD", "myzset", (i % 1000).ToString(), Resp.Key("element:", i * 7919 % 100_000))).ToArray();
+        foreach (var c in _sadd) Run(c);
+        foreach (var c in _zadd) Run(c);
         var batch = new List<byte>();
         for (int i = 0; i < PipelineDepth; i++)
             batch.AddRange(i % 2 == 0 ? Resp.Command("SET", Resp.Key("key:", i * 37), "xxx") : Resp.Command("GET", Resp.Key("key:", i * 37)));
@@ -120,6 +130,13 @@ public unsafe class Dispatch
     [Benchmark] public int IncrByFloat() => Run(_incrByFloat);
     /// <summary>EXISTS of three keys, two present.</summary>
     [Benchmark] public int Exists() => Run(_exists);
+
+    /// <summary>SADD of a member already in a 1,024-member set (hashtable encoding).</summary>
+    [Benchmark] public int SAddExisting() => Run(_sadd[_m++ & (Members - 1)]);
+
+    /// <summary>ZADD of a member already in a 1,024-member sorted set with the score it has (what
+    /// redis-benchmark's ZADD myzset 0 element:__rand_int__ does in steady state).</summary>
+    [Benchmark] public int ZAddExisting() => Run(_zadd[_m++ & (Members - 1)]);
 
     /// <summary>One SCAN step with a pattern (COUNT 10: about ten keys visited and matched).</summary>
     [Benchmark] public int ScanMatch() => Run(_scanMatch);
