@@ -204,6 +204,10 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     {
         long commands = 0;
         bool suspended = false;
+        // One wall-clock read per batch for the commands' time (TTL checks), and chained timestamps for
+        // the per-command statistics: measured at about a third of an in-process GET's cost otherwise.
+        long batchNow = Clock.UnixMs();
+        long timestamp = 0;
         long errorsBefore = _out.ErrorCount;
         long maxBulk = _server.Config.ProtoMaxBulkLen;
         while (pos < _inLen)
@@ -220,8 +224,9 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             }
             pos += consumed;
             if (_args.Count == 0) continue;
-            var ctx = new CommandContext(_server, _client, _out, _args);
+            var ctx = new CommandContext(_server, _client, _out, _args, batchNow, timestamp);
             Dispatcher.Execute(ref ctx);
+            timestamp = ctx.Timestamp;
             commands++;
             if (_client.CloseAfterReply)
             {

@@ -43,10 +43,12 @@ public static unsafe class Dispatcher
             Interlocked.Increment(ref cmd.FailedCalls);
             return;
         }
-        long start = Stopwatch.GetTimestamp();
+        long start = c.Timestamp != 0 ? c.Timestamp : Stopwatch.GetTimestamp();
         long errorsBefore = c.Reply.ErrorCount;
         cmd.Handler(ref c);
-        long elapsed = Stopwatch.GetTimestamp() - start;
+        long end = Stopwatch.GetTimestamp();
+        c.Timestamp = end;
+        long elapsed = end - start;
         Interlocked.Increment(ref cmd.Calls);
         Interlocked.Add(ref cmd.Microseconds, elapsed * 1_000_000 / Stopwatch.Frequency);
         if (c.Reply.ErrorCount != errorsBefore) Interlocked.Increment(ref cmd.FailedCalls);

@@ -17,8 +17,10 @@ public static unsafe class PagePool
     const int ChunkSize = 2 * 1024 * 1024;
     const int PagesPerChunk = ChunkSize / PageSize;
 
-    /// <summary>Free pages kept resident for reuse: absorbs churn around a page boundary without syscalls.</summary>
-    const int WarmPages = 16;
+    /// <summary>Free pages kept resident for reuse (4 MiB): absorbs allocation churn without madvise and
+    /// page faults (perf Arena.AllocFreeBatch: 16 warm pages cost ~3.5 us per 4 KB block under churn),
+    /// while RSS still follows the data within a few megabytes.</summary>
+    const int WarmPages = 64;
 
     static readonly Lock Sync = new();
     static byte* _freeWarm;      // free pages still resident (singly linked through their first word)
