@@ -29,6 +29,12 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     readonly ClientState _client = new();
     readonly SocketAsyncEventArgs _recv;
     readonly SocketAsyncEventArgs _send;
+    readonly SocketAsyncEventArgs _probe; // zero-byte receive while suspended: notices a peer that leaves
+    int _probePending;
+    int _probeGen;     // the suspension the pending probe watches
+    readonly object _sideLock = new();
+    NativeBuffer? _side; // bytes received while suspended, appended to _in on resume
+    int _sideLen;
     readonly NativeBuffer _in;
     readonly RespWriter _out;
     readonly ArgList _args = new();
@@ -57,6 +63,9 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         _recv.Completed += (_, _) => OnReceiveCompleted();
         _send = new SocketAsyncEventArgs(unsafeSuppressExecutionContextFlow: true);
         _send.Completed += (_, _) => OnSendCompleted();
+        _probe = new SocketAsyncEventArgs(unsafeSuppressExecutionContextFlow: true);
+        _probe.SetBuffer(Memory<byte>.Empty);
+        _probe.Completed += (_, _) => OnProbeCompleted();
         try
         {
             _client.Address = socket.RemoteEndPoint?.ToString() ?? "";
@@ -155,7 +164,11 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         _inLen += n;
         Interlocked.Add(ref _server.NetInputBytes, n);
         Busy = true;
-        if (!ProcessInput(0)) return false; // suspended: Execute() continues later
+        if (!ProcessInput(0))
+        {
+            StartProbe(); // suspended: Execute() continues later
+            return false;
+        }
         return AfterBatch();
     }
 
@@ -167,7 +180,12 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             Release();
             return;
         }
-        if (!ProcessInput(_resumeAt)) return;
+        TakeSideBytes();
+        if (!ProcessInput(_resumeAt))
+        {
+            StartProbe();
+            return;
+        }
         if (AfterBatch()) ReceiveLoop();
     }
 
@@ -218,8 +236,12 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             if (_client.Suspended)
             {
                 _resumeAt = pos;
-                suspended = true;
-                break;
+                if (_client.TryPark())
+                {
+                    suspended = true;
+                    break;
+                }
+                // The completer already finished (its reply is written): go on with the batch.
             }
         }
         if (pos > 0 && !suspended)
@@ -242,6 +264,102 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         long errors = _out.ErrorCount - errorsBefore;
         if (errors > 0) Interlocked.Add(ref _server.TotalErrorReplies, errors);
         return !suspended;
+    }
+
+    /// <summary>
+    /// While a suspended command can be abandoned (a blocked BLPOP), waits for the socket to become
+    /// readable with a zero-byte receive: it moves no data and leaves the buffers alone. Readable with
+    /// nothing to read means the peer closed: the wait is cancelled and the connection closed, so a
+    /// client that disconnects while blocked is forgotten at once. Bytes that arrive instead (commands
+    /// pipelined after the blocking one) are set aside in a side buffer, handed to the receive buffer when
+    /// the command completes, and the watch goes on.
+    /// </summary>
+    void StartProbe()
+    {
+        if (_client.TryAbortSuspend == null) return;
+        if (Interlocked.Exchange(ref _probePending, 1) != 0) return;
+        _probeGen = _client.SuspendGeneration;
+        bool pending;
+        try
+        {
+            pending = _socket.ReceiveAsync(_probe);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException)
+        {
+            Volatile.Write(ref _probePending, 0);
+            return;
+        }
+        if (!pending) OnProbeCompleted();
+    }
+
+    void OnProbeCompleted()
+    {
+        int gen = _probeGen;
+        Volatile.Write(ref _probePending, 0);
+        if (Volatile.Read(ref _released) != 0) return;
+        if (gen != _client.SuspendGeneration)
+        {
+            // A probe left from an earlier wait (the client resumed and read normally since): its
+            // result says nothing now; watch the current wait instead, if there is one.
+            if (_client.IsParked) StartProbe();
+            return;
+        }
+        bool closed = _probe.SocketError != SocketError.Success;
+        if (!closed)
+        {
+            lock (_sideLock)
+            {
+                // Only while parked: the resume path takes the side bytes under the same lock.
+                if (!_client.IsParked || gen != _client.SuspendGeneration) return;
+                closed = !ReadAside();
+            }
+        }
+        if (closed)
+        {
+            // Cancel the wait if it is still on; the resume path then sees the closed socket and releases.
+            var abort = _client.TryAbortSuspend;
+            if (abort == null || !abort()) return;
+            Kill();
+            _client.ResumeAfterSuspend();
+            return;
+        }
+        StartProbe();
+    }
+
+    /// <summary>Reads what the socket holds into the side buffer; false when the peer closed or the
+    /// client passed the query buffer limit.</summary>
+    bool ReadAside()
+    {
+        int available;
+        try { available = _socket.Available; }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException) { return false; }
+        if (available == 0) return false;
+        long need = (long)_sideLen + available;
+        if (need > _server.Config.ClientQueryBufferLimit) return false;
+        if (_side == null) _side = new NativeBuffer((int)Math.Max(need, ReceiveBufferSize));
+        else if (need > _side.Capacity) _side.Resize((int)Math.Max(need, (long)_side.Capacity * 2), _sideLen);
+        int n;
+        try { n = _socket.Receive(_side.Span.Slice(_sideLen, available)); }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException) { return false; }
+        if (n == 0) return false;
+        _sideLen += n;
+        return true;
+    }
+
+    /// <summary>On resume: appends the bytes that arrived while suspended to the receive buffer.</summary>
+    void TakeSideBytes()
+    {
+        if (_side == null) return;
+        lock (_sideLock)
+        {
+            if (_sideLen == 0) return;
+            if (_inLen + (long)_sideLen > _in.Capacity) _in.Resize(_inLen + _sideLen, _inLen);
+            Buffer.MemoryCopy(_side.Pointer, _in.Pointer + _inLen, _in.Capacity - _inLen, _sideLen);
+            _inLen += _sideLen;
+            _sideLen = 0;
+            _side.Dispose();
+            _side = null;
+        }
     }
 
     /// <summary>Sends the reply buffer; true when it all went out synchronously (receive again).</summary>
@@ -328,6 +446,12 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         _listener.Forget(this);
         _recv.Dispose();
         _send.Dispose();
+        _probe.Dispose();
+        lock (_sideLock)
+        {
+            _side?.Dispose();
+            _side = null;
+        }
         _in.Dispose();
         _out.Dispose();
         _args.Dispose();

@@ -112,6 +112,9 @@ public static unsafe class CommandTable
     [
         .. CoreRows,
         .. MemoryCommands.Rows,
+        .. ListCommands.Rows,
+        .. HashCommands.Rows,
+        .. ObjectCommands.Rows,
     ];
 
     /// <summary>Open-addressed lookup table (power of two, at most a quarter full: probes stay short).</summary>
