@@ -127,7 +127,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             }
             catch (Exception e) when (e is ObjectDisposedException or SocketException)
             {
-                Release();
+                Release(1);
                 return;
             }
             if (pending) return;
@@ -144,7 +144,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         if (target > _server.Config.ClientQueryBufferLimit || target > int.MaxValue - 1024)
         {
             Server.Log.Warning($"Closing client that reached max query buffer length: id={_client.Id} addr={_client.Address} (qbuf initial bytes: {_inLen})");
-            Release();
+            Release(2);
             return false;
         }
         _in.Resize((int)target, _inLen);
@@ -158,7 +158,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         int n = _recv.BytesTransferred;
         if (_recv.SocketError != SocketError.Success || n == 0 || Volatile.Read(ref _closed) != 0)
         {
-            Release();
+            Release(3);
             return false;
         }
         _inLen += n;
@@ -177,7 +177,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     {
         if (Volatile.Read(ref _closed) != 0)
         {
-            Release();
+            Release(4);
             return;
         }
         TakeSideBytes();
@@ -196,7 +196,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         Busy = false;
         if (_closeAfterSend)
         {
-            Release();
+            Release(5);
             return false;
         }
         return true;
@@ -319,6 +319,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             // Cancel the wait if it is still on; the resume path then sees the closed socket and releases.
             var abort = _client.TryAbortSuspend;
             if (abort == null || !abort()) return;
+            Log.Warning($"DBG probe abort err={_probe.SocketError}");
             Kill();
             _client.ResumeAfterSuspend();
             return;
@@ -331,9 +332,13 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     bool ReadAside()
     {
         int available;
-        try { available = _socket.Available; }
+        try
+        {
+            available = _socket.Available;
+            // Nothing to read: closed if the socket polls readable (EOF), else a spurious wake-up.
+            if (available == 0) return !_socket.Poll(0, SelectMode.SelectRead);
+        }
         catch (Exception e) when (e is ObjectDisposedException or SocketException) { return false; }
-        if (available == 0) return false;
         long need = (long)_sideLen + available;
         if (need > _server.Config.ClientQueryBufferLimit) return false;
         if (_side == null) _side = new NativeBuffer((int)Math.Max(need, ReceiveBufferSize));
@@ -382,7 +387,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             }
             catch (Exception e) when (e is ObjectDisposedException or SocketException)
             {
-                Release();
+                Release(6);
                 return false;
             }
             if (pending) return false;
@@ -395,7 +400,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     {
         if (_send.SocketError != SocketError.Success || _send.BytesTransferred <= 0)
         {
-            Release();
+            Release(7);
             return false;
         }
         _sendOffset += _send.BytesTransferred;
@@ -411,7 +416,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         Busy = false;
         if (_closeAfterSend)
         {
-            Release();
+            Release(8);
             return false;
         }
         return true;
@@ -437,9 +442,10 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     }
 
     /// <summary>Closes and frees everything; called only from the I/O path, with no operation in flight.</summary>
-    void Release()
+    void Release(int why)
     {
         Busy = false;
+        Log.Warning($"DBG release {why} recvErr={_recv.SocketError} n={_recv.BytesTransferred} probeErr={_probe.SocketError}");
         Kill();
         if (Interlocked.Exchange(ref _released, 1) != 0) return;
         _server.Clients.TryRemove(_client.Id, out _);

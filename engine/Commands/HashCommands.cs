@@ -213,7 +213,7 @@ public static unsafe class HashCommands
             // exactly for decimal operands (what long double's extra precision hides in practice).
             Span<byte> text = stackalloc byte[400];
             int n;
-            if (Numbers.TryParseDecimal(currentText, out decimal dc) && Numbers.TryParseDecimal(incrText, out decimal di) && Math.Abs(result) < 7.9e27)
+            if (ExactDecimal(currentText, current, out decimal dc) && ExactDecimal(incrText, incr, out decimal di) && Math.Abs(result) < 7.9e27)
                 n = Numbers.FormatHumanDecimal(dc + di, text);
             else
                 n = Numbers.FormatHumanDouble(result, text);
@@ -222,6 +222,18 @@ public static unsafe class HashCommands
             Set(c.Server, shard, e, c.Arg(2), text[..n]);
             c.Reply.WriteBulk(text[..n]);
         }
+    }
+
+    /// <summary>The operand as an exact decimal: its decimal text, or an integral value (e.g. "0x10").</summary>
+    static bool ExactDecimal(ReadOnlySpan<byte> text, double value, out decimal d)
+    {
+        if (Numbers.TryParseDecimal(text, out d)) return true;
+        if (value == Math.Floor(value) && Math.Abs(value) < 9007199254740992.0)
+        {
+            d = (long)value;
+            return true;
+        }
+        return false;
     }
 
     // ---------------------------------------------------------------- reads

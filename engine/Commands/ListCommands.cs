@@ -700,8 +700,8 @@ public static unsafe class ListCommands
     // BLMPOP timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]
     public static void BLMPop(ref CommandContext c)
     {
-        if (!TimeoutOrReply(ref c, 1, out long deadline)) return;
         if (!MPopArgsOrReply(ref c, 2, out int numKeys, out bool left, out long count)) return;
+        if (!TimeoutOrReply(ref c, 1, out long deadline)) return;
         ServeOrBlock(ref c, 3, numKeys, new BlockRequest { Kind = BlockKind.MPop, FromLeft = left, Count = count, DeadlineMs = deadline });
     }
 
