@@ -127,7 +127,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             }
             catch (Exception e) when (e is ObjectDisposedException or SocketException)
             {
-                Release(1);
+                Release();
                 return;
             }
             if (pending) return;
@@ -144,7 +144,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         if (target > _server.Config.ClientQueryBufferLimit || target > int.MaxValue - 1024)
         {
             Server.Log.Warning($"Closing client that reached max query buffer length: id={_client.Id} addr={_client.Address} (qbuf initial bytes: {_inLen})");
-            Release(2);
+            Release();
             return false;
         }
         _in.Resize((int)target, _inLen);
@@ -158,7 +158,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         int n = _recv.BytesTransferred;
         if (_recv.SocketError != SocketError.Success || n == 0 || Volatile.Read(ref _closed) != 0)
         {
-            Release(3);
+            Release();
             return false;
         }
         _inLen += n;
@@ -177,7 +177,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     {
         if (Volatile.Read(ref _closed) != 0)
         {
-            Release(4);
+            Release();
             return;
         }
         TakeSideBytes();
@@ -196,7 +196,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         Busy = false;
         if (_closeAfterSend)
         {
-            Release(5);
+            Release();
             return false;
         }
         return true;
@@ -319,7 +319,6 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             // Cancel the wait if it is still on; the resume path then sees the closed socket and releases.
             var abort = _client.TryAbortSuspend;
             if (abort == null || !abort()) return;
-            Log.Warning($"DBG probe abort err={_probe.SocketError}");
             Kill();
             _client.ResumeAfterSuspend();
             return;
@@ -387,7 +386,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             }
             catch (Exception e) when (e is ObjectDisposedException or SocketException)
             {
-                Release(6);
+                Release();
                 return false;
             }
             if (pending) return false;
@@ -400,7 +399,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     {
         if (_send.SocketError != SocketError.Success || _send.BytesTransferred <= 0)
         {
-            Release(7);
+            Release();
             return false;
         }
         _sendOffset += _send.BytesTransferred;
@@ -416,7 +415,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         Busy = false;
         if (_closeAfterSend)
         {
-            Release(8);
+            Release();
             return false;
         }
         return true;
@@ -442,10 +441,9 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     }
 
     /// <summary>Closes and frees everything; called only from the I/O path, with no operation in flight.</summary>
-    void Release(int why)
+    void Release()
     {
         Busy = false;
-        Log.Warning($"DBG release {why} recvErr={_recv.SocketError} n={_recv.BytesTransferred} probeErr={_probe.SocketError}");
         Kill();
         if (Interlocked.Exchange(ref _released, 1) != 0) return;
         _server.Clients.TryRemove(_client.Id, out _);

@@ -266,6 +266,8 @@ public static unsafe class HashValue
             d->Size1 = 0;
             d->Used1 = 0;
             d->RehashIdx = -1;
+            // Deletes during a shrink may have left the new table oversized already.
+            DictMaybeShrink(arena, d);
         }
     }
 
