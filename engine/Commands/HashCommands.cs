@@ -599,7 +599,14 @@ public static unsafe class HashCommands
             // The cursor is only known after the walk: both it and the element count are deferred.
             int cursorAt = c.Reply.BeginDeferredArray();
             int itemsAt = c.Reply.BeginDeferredArray();
-            var visitor = new ScanVisitor { Reply = c.Reply, Pattern = patternArg >= 0 ? pattern.ToArray() : null };
+            var visitor = new ScanVisitor { Reply = c.Reply };
+            if (patternArg >= 0)
+            {
+                // The pattern stays in the receive buffer for the whole command: no copy needed.
+                fixed (byte* p = pattern) visitor.Pattern = p;
+                visitor.PatternLength = pattern.Length;
+                visitor.HasPattern = true;
+            }
             var dict = HashValue.Dict(e);
             // As Redis: up to count*10 buckets, until count items (a field and a value are two) were
             // collected before MATCH filtering.
@@ -618,7 +625,9 @@ public static unsafe class HashCommands
     struct ScanVisitor : IDictVisitor
     {
         public RespWriter Reply;
-        public byte[]? Pattern;
+        public byte* Pattern;
+        public int PatternLength;
+        public bool HasPattern;
         public long Pairs;
         public long Visited;
 
@@ -626,7 +635,7 @@ public static unsafe class HashCommands
         {
             Visited++;
             var f = DictEntry.Field(d);
-            if (Pattern != null && !Glob.Match(Pattern, f)) return;
+            if (HasPattern && !Glob.Match(new ReadOnlySpan<byte>(Pattern, PatternLength), f)) return;
             Reply.WriteBulk(f);
             Reply.WriteBulk(DictEntry.Value(d));
             Pairs++;

@@ -91,7 +91,7 @@ public static unsafe class ObjectCommands
         }
     }
 
-    static bool LfuPolicy(ref CommandContext c) => c.Server.Config.MaxMemoryPolicy.Contains("lfu", StringComparison.Ordinal);
+    static bool LfuPolicy(ref CommandContext c) => c.Server.EvictionPolicy is EvictionPolicy.AllKeysLfu or EvictionPolicy.VolatileLfu;
 
     // OBJECT ENCODING key
     public static void Encoding(ref CommandContext c) => WithEntry(ref c, &EncodingOf);
@@ -104,7 +104,7 @@ public static unsafe class ObjectCommands
     static void FreqOf(ref CommandContext c, Entry* e)
     {
         if (!LfuPolicy(ref c)) c.Reply.WriteError(LfuNotSelected);
-        else c.Reply.WriteInteger(e->Lfu & 0xFF);
+        else c.Reply.WriteInteger(Shard.LfuValue(e));
     }
 
     // OBJECT IDLETIME key
@@ -113,7 +113,7 @@ public static unsafe class ObjectCommands
     static void IdleTimeOf(ref CommandContext c, Entry* e)
     {
         if (LfuPolicy(ref c)) c.Reply.WriteError(LfuSelected);
-        else c.Reply.WriteInteger(Math.Max(0, (long)Clock.LruSeconds() - e->LruClock));
+        else c.Reply.WriteInteger(Clock.IdleMs(e->LruClock) / 1000);
     }
 
     // OBJECT REFCOUNT key
@@ -123,11 +123,12 @@ public static unsafe class ObjectCommands
     {
         // Redis shares the objects of small non-negative integers unless an LRU/LFU policy needs
         // per-key access data (with maxmemory set).
-        var cfg = c.Server.Config;
+        var server = c.Server;
         bool shared = e->Type == ValueType.String
             && ObjectEncoding.StringName(Entry.Value(e), e->Encoding).SequenceEqual("int"u8)
             && Numbers.TryParseInt64(Entry.Value(e), out long v) && v >= 0 && v < SharedIntegers
-            && (cfg.MaxMemory == 0 || !(cfg.MaxMemoryPolicy.Contains("lru", StringComparison.Ordinal) || cfg.MaxMemoryPolicy.Contains("lfu", StringComparison.Ordinal)));
+            && (server.MaxMemory == 0 || server.EvictionPolicy is not (EvictionPolicy.AllKeysLru or EvictionPolicy.VolatileLru
+                or EvictionPolicy.AllKeysLfu or EvictionPolicy.VolatileLfu));
         c.Reply.WriteInteger(shared ? SharedRefCount : 1);
     }
 
