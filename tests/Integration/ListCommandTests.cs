@@ -413,6 +413,29 @@ public sealed class ListCommandTests : ServerFixture
         RespAssert.IsBulk(reply.Items![0], "l");
     }
 
+    // ---- the command table ----
+
+    [TestCase("lpush", -3, 1, 1, 1, "denyoom")]
+    [TestCase("lrange", 4, 1, 1, 1, "readonly")]
+    [TestCase("lmove", 5, 1, 2, 1, "write")]
+    [TestCase("lmpop", -4, 0, 0, 0, "write")]
+    [TestCase("blpop", -3, 1, -2, 1, "noscript")]
+    [TestCase("blmove", 6, 1, 2, 1, "blocking")]
+    [TestCase("hset", -4, 1, 1, 1, "fast")]
+    [TestCase("hgetall", 2, 1, 1, 1, "readonly")]
+    [TestCase("hscan", -3, 1, 1, 1, "readonly")]
+    public void Command_Info_OfListAndHashCommands(string name, int arity, int first, int last, int step, string flag)
+    {
+        var info = Call("COMMAND", "INFO", name).Items![0];
+        RespAssert.IsBulk(info.Items![0], name);
+        RespAssert.IsInteger(info.Items[1], arity);
+        Assert.That(info.Items[2].Items!.Select(f => f.Text), Does.Contain(flag), info.ToString());
+        RespAssert.IsInteger(info.Items[3], first);
+        RespAssert.IsInteger(info.Items[4], last);
+        RespAssert.IsInteger(info.Items[5], step);
+        Assert.That(info.Items[6].Items!.Select(f => f.Text), Does.Contain(name.StartsWith('h') ? "@hash" : "@list"), info.ToString());
+    }
+
     // ---- keyspace integration ----
 
     [Test]
