@@ -108,7 +108,7 @@ public static unsafe class ServerCommands
     public static void ClientInfo(ref CommandContext c) => c.Reply.WriteBulk(ClientLine(c.Client, c.NowMs) + "\n");
 
     static string ClientLine(ClientState x, long now) => string.Create(CultureInfo.InvariantCulture,
-        $"id={x.Id} addr={x.Address} laddr={x.LocalAddress} fd=0 name={x.Name} age={(now - x.CreatedMs) / 1000} idle={(now - x.LastInteractionMs) / 1000} flags=N db={x.Db} sub=0 psub=0 ssub=0 multi=-1 qbuf={x.QueryBufferBytes} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={x.OutputBufferBytes} tot-mem=0 events=r cmd={x.LastCommand} user=default redir=-1 resp={x.Protocol}");
+        $"id={x.Id} addr={x.Address} laddr={x.LocalAddress} fd=0 name={x.Name} age={(now - x.CreatedMs) / 1000} idle={(now - x.LastInteractionMs) / 1000} flags={(x.BlockedOnKeys ? "b" : "N")} db={x.Db} sub=0 psub=0 ssub=0 multi=-1 qbuf={x.QueryBufferBytes} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={x.OutputBufferBytes} tot-mem=0 events=r cmd={x.LastCommand} user=default redir=-1 resp={x.Protocol}");
 
     // ---------------------------------------------------------------- COMMAND
 

@@ -126,6 +126,7 @@ public sealed class ListBlockingTests : ServerFixture
         using var blocked = NewClient();
         Send(blocked, "BLPOP", "a", "b", "c", "0");
         WaitBlocked(1);
+        Assert.That(Call("CLIENT", "LIST").Text, Does.Contain("flags=b "), "CLIENT LIST marks the blocked client");
         RespAssert.IsInteger(Call("RPUSH", "b", "v1", "v2"), 2);
         RespAssert.IsArray(blocked.Read(), "b", "v1");
         Range("b", "v2");
