@@ -29,11 +29,12 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     readonly ClientState _client = new();
     readonly SocketAsyncEventArgs _recv;
     readonly SocketAsyncEventArgs _send;
-    readonly SocketAsyncEventArgs _probe; // zero-byte receive while suspended: notices a peer that leaves
-    int _probePending;
-    int _probeGen;     // the suspension the pending probe watches
+    readonly SocketAsyncEventArgs _watch;  // zero-byte receive: notices a peer that closes while suspended
+    Func<bool>? _watchCancel;
+    int _watching;
     readonly object _sideLock = new();
-    NativeBuffer? _side; // bytes received while suspended, appended to _in on resume
+    bool _parked;        // under _sideLock: suspended and parked, no receive of ours in flight
+    NativeBuffer? _side; // under _sideLock: bytes that arrived while parked, appended to _in on resume
     int _sideLen;
     readonly NativeBuffer _in;
     readonly RespWriter _out;
@@ -63,9 +64,9 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         _recv.Completed += (_, _) => OnReceiveCompleted();
         _send = new SocketAsyncEventArgs(unsafeSuppressExecutionContextFlow: true);
         _send.Completed += (_, _) => OnSendCompleted();
-        _probe = new SocketAsyncEventArgs(unsafeSuppressExecutionContextFlow: true);
-        _probe.SetBuffer(Memory<byte>.Empty);
-        _probe.Completed += (_, _) => OnProbeCompleted();
+        _watch = new SocketAsyncEventArgs(unsafeSuppressExecutionContextFlow: true);
+        _watch.SetBuffer(Memory<byte>.Empty);
+        _watch.Completed += (_, _) => OnWatchCompleted();
         try
         {
             _client.Address = socket.RemoteEndPoint?.ToString() ?? "";
@@ -166,7 +167,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         Busy = true;
         if (!ProcessInput(0))
         {
-            StartProbe(); // suspended: Execute() continues later
+            AfterPark(); // suspended: Execute() continues later
             return false;
         }
         return AfterBatch();
@@ -183,7 +184,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         TakeSideBytes();
         if (!ProcessInput(_resumeAt))
         {
-            StartProbe();
+            AfterPark();
             return;
         }
         if (AfterBatch()) ReceiveLoop();
@@ -233,15 +234,18 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
                 pos = _inLen;
                 break;
             }
-            if (_client.Suspended)
+            if (_client.SuspendPending)
             {
+                // Where to continue is recorded before parking: the completer may resume at once.
                 _resumeAt = pos;
+                lock (_sideLock) _parked = true;
                 if (_client.TryPark())
                 {
                     suspended = true;
                     break;
                 }
-                // The completer already finished (its reply is written): go on with the batch.
+                // The completer finished before we parked: go on, with anything a watch set aside.
+                TakeSideBytes();
             }
         }
         if (pos > 0 && !suspended)
@@ -266,68 +270,72 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         return !suspended;
     }
 
+    /// <summary>The connection just parked in a suspension (no receive of ours is in flight).</summary>
+    void AfterPark() => WatchWhileSuspended();
+
     /// <summary>
-    /// While a suspended command can be abandoned (a blocked BLPOP), waits for the socket to become
-    /// readable with a zero-byte receive: it moves no data and leaves the buffers alone. Readable with
-    /// nothing to read means the peer closed: the wait is cancelled and the connection closed, so a
-    /// client that disconnects while blocked is forgotten at once. Bytes that arrive instead (commands
-    /// pipelined after the blocking one) are set aside in a side buffer, handed to the receive buffer when
-    /// the command completes, and the watch goes on.
+    /// While a cancellable command (a blocking pop) keeps the client suspended, a zero-byte receive waits
+    /// for the socket to become readable without taking any bytes. Readable with nothing to read means
+    /// the peer closed: the suspension is cancelled (Redis unblocks a client that disconnects), so that
+    /// nothing is popped for a client that is gone. Bytes that arrive meanwhile (commands pipelined after
+    /// the blocking one) are moved to a side buffer, handed to the receive buffer on resume, and the watch
+    /// goes on, so a client that pipelines and then disconnects is noticed too. The receive buffer itself
+    /// is never touched while suspended.
     /// </summary>
-    void StartProbe()
+    void WatchWhileSuspended()
     {
-        if (_client.TryAbortSuspend == null) return;
-        if (Interlocked.Exchange(ref _probePending, 1) != 0) return;
-        _probeGen = _client.SuspendGeneration;
+        var cancel = _client.CancelOnDisconnect;
+        if (cancel == null || Interlocked.CompareExchange(ref _watching, 1, 0) != 0) return;
+        _watchCancel = cancel;
         bool pending;
         try
         {
-            pending = _socket.ReceiveAsync(_probe);
+            pending = _socket.ReceiveAsync(_watch);
         }
-        catch (Exception e) when (e is ObjectDisposedException or SocketException)
+        catch (Exception e) when (e is ObjectDisposedException or SocketException or InvalidOperationException)
         {
-            Volatile.Write(ref _probePending, 0);
-            return;
+            pending = false;
         }
-        if (!pending) OnProbeCompleted();
+        if (!pending) OnWatchCompleted();
     }
 
-    void OnProbeCompleted()
+    void OnWatchCompleted()
     {
-        int gen = _probeGen;
-        Volatile.Write(ref _probePending, 0);
+        var cancel = _watchCancel!;
+        _watchCancel = null;
+        Volatile.Write(ref _watching, 0);
         if (Volatile.Read(ref _released) != 0) return;
-        if (gen != _client.SuspendGeneration)
+        if (_client.CancelOnDisconnect != cancel)
         {
-            // A probe left from an earlier wait (the client resumed and read normally since): its
-            // result says nothing now; watch the current wait instead, if there is one.
-            if (_client.IsParked) StartProbe();
+            // The suspension this watched has ended (each suspension sets its own delegate); if another
+            // one started meanwhile, watch it instead.
+            if (_client.Suspended) WatchWhileSuspended();
             return;
         }
-        bool closed = _probe.SocketError != SocketError.Success;
+        bool closed = Volatile.Read(ref _closed) != 0 || _watch.SocketError != SocketError.Success;
         if (!closed)
         {
             lock (_sideLock)
             {
-                // Only while parked: the resume path takes the side bytes under the same lock.
-                if (!_client.IsParked || gen != _client.SuspendGeneration) return;
+                // Only while parked in that same suspension: the resume takes the side bytes under this
+                // lock, after which the normal receive path owns the socket again.
+                if (!_parked || _client.CancelOnDisconnect != cancel) return;
                 closed = !ReadAside();
             }
         }
         if (closed)
         {
-            // Cancel the wait if it is still on; the resume path then sees the closed socket and releases.
-            var abort = _client.TryAbortSuspend;
-            if (abort == null || !abort()) return;
-            Kill();
-            _client.ResumeAfterSuspend();
+            // Cancelling succeeds only while that suspension is still pending; the canceller closes
+            // the client and resumes it, so the connection releases itself.
+            if (cancel()) return;
+            if (_client.Suspended) WatchWhileSuspended();
             return;
         }
-        StartProbe();
+        WatchWhileSuspended();
     }
 
-    /// <summary>Reads what the socket holds into the side buffer; false when the peer closed or the
-    /// client passed the query buffer limit.</summary>
+    /// <summary>Moves what the socket holds into the side buffer (lock held); false when the peer
+    /// closed or the client passed the query buffer limit.</summary>
     bool ReadAside()
     {
         int available;
@@ -338,10 +346,10 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             if (available == 0) return !_socket.Poll(0, SelectMode.SelectRead);
         }
         catch (Exception e) when (e is ObjectDisposedException or SocketException) { return false; }
-        long need = (long)_sideLen + available;
-        if (need > _server.Config.ClientQueryBufferLimit) return false;
-        if (_side == null) _side = new NativeBuffer((int)Math.Max(need, ReceiveBufferSize));
-        else if (need > _side.Capacity) _side.Resize((int)Math.Max(need, (long)_side.Capacity * 2), _sideLen);
+        long need = (long)_inLen + _sideLen + available;
+        if (need > _server.Config.ClientQueryBufferLimit || need > int.MaxValue - 1024) return false;
+        if (_side == null) _side = new NativeBuffer(Math.Max(available, ReceiveBufferSize));
+        else if (_sideLen + available > _side.Capacity) _side.Resize((int)Math.Max(_sideLen + (long)available, (long)_side.Capacity * 2), _sideLen);
         int n;
         try { n = _socket.Receive(_side.Span.Slice(_sideLen, available)); }
         catch (Exception e) when (e is ObjectDisposedException or SocketException) { return false; }
@@ -350,14 +358,14 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         return true;
     }
 
-    /// <summary>On resume: appends the bytes that arrived while suspended to the receive buffer.</summary>
+    /// <summary>On resume: ends the parked state and appends the bytes set aside to the receive buffer.</summary>
     void TakeSideBytes()
     {
-        if (_side == null) return;
         lock (_sideLock)
         {
-            if (_sideLen == 0) return;
-            if (_inLen + (long)_sideLen > _in.Capacity) _in.Resize(_inLen + _sideLen, _inLen);
+            _parked = false;
+            if (_side == null) return;
+            if (_inLen + _sideLen > _in.Capacity) _in.Resize(_inLen + _sideLen, _inLen);
             Buffer.MemoryCopy(_side.Pointer, _in.Pointer + _inLen, _in.Capacity - _inLen, _sideLen);
             _inLen += _sideLen;
             _sideLen = 0;
@@ -450,7 +458,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         _listener.Forget(this);
         _recv.Dispose();
         _send.Dispose();
-        _probe.Dispose();
+        _watch.Dispose();
         lock (_sideLock)
         {
             _side?.Dispose();

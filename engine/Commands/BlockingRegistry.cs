@@ -12,7 +12,7 @@
 //
 // Timeouts are kept in a priority queue watched by one thread. A waiter is claimed exactly once, by
 // whichever comes first: a push, its timeout, or its client's disconnection (the network layer calls
-// ClientState.TryAbortSuspend). Lock order: shard locks, then this registry's lock (a leaf: nothing is
+// ClientState.CancelOnDisconnect). Lock order: shard locks, then this registry's lock (a leaf: nothing is
 // locked while holding it).
 using System.IO.Hashing;
 using NativeKv.Engine.Keyspace;
@@ -70,7 +70,6 @@ public sealed unsafe class BlockingRegistry : IDisposable
     sealed class Waiter
     {
         public readonly ClientState Client;
-        public readonly Func<bool> Abort;
         public bool Blocked;
         public int Generation;     // distinguishes this wait from the client's earlier and later ones
         public int Db;
@@ -79,11 +78,7 @@ public sealed unsafe class BlockingRegistry : IDisposable
         public KeyNode[] Nodes = new KeyNode[4];
         public int NodeCount;
 
-        public Waiter(ClientState client, BlockingRegistry registry)
-        {
-            Client = client;
-            Abort = () => registry.Cancel(this);
-        }
+        public Waiter(ClientState client) => Client = client;
     }
 
     /// <summary>A waiter's place in one key's FIFO.</summary>
@@ -145,15 +140,16 @@ public sealed unsafe class BlockingRegistry : IDisposable
         var client = c.Client;
         if (client.BlockState is not Waiter w)
         {
-            w = new Waiter(client, this);
+            w = new Waiter(client);
             client.BlockState = w;
-            client.TryAbortSuspend = w.Abort;
         }
         byte[]? dest = request.Kind == BlockKind.Move ? c.Arg(request.DestArg).ToArray() : null;
         client.Suspended = true; // before anyone can find the waiter and complete it
         lock (_gate)
         {
-            w.Generation++;
+            int generation = ++w.Generation;
+            // A delegate per wait: the connection tells a stale disconnect notice by its identity.
+            client.CancelOnDisconnect = () => Cancel(w, generation);
             w.Blocked = true;
             w.Db = client.Db;
             w.Request = request;
@@ -230,18 +226,24 @@ public sealed unsafe class BlockingRegistry : IDisposable
     {
         if (!w.Blocked || w.Generation != generation) return false;
         Unblock(w);
+        w.Client.CancelOnDisconnect = null;
         return true;
     }
 
-    /// <summary>The client went away: forget its wait (true) unless completion already claimed it.</summary>
-    bool Cancel(Waiter w)
+    /// <summary>
+    /// The client went away while waiting (ClientState.CancelOnDisconnect): forget the wait, close the
+    /// client and resume it so that its connection releases itself. False when the wait had already
+    /// been claimed by a push or its timeout.
+    /// </summary>
+    bool Cancel(Waiter w, int generation)
     {
         lock (_gate)
         {
-            if (!w.Blocked) return false;
-            Unblock(w);
-            return true;
+            if (!Claim(w, generation)) return false;
         }
+        w.Client.Kill?.Invoke();
+        w.Client.ResumeAfterSuspend();
+        return true;
     }
 
     // ---------------------------------------------------------------- waking up

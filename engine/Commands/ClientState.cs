@@ -27,37 +27,8 @@ public sealed class ClientState
     /// waiting for fsync). The connection stops executing the batch after this command, touches nothing,
     /// and waits. The completer writes the reply into <see cref="Reply"/>, then calls
     /// <see cref="ResumeAfterSuspend"/>; the connection continues with the next command of the batch.
-    /// A completer may finish before the handler has even returned (a blocked pop served at once by a
-    /// push on another thread): the connection then simply goes on, see <see cref="TryPark"/>.
     /// </summary>
-    public bool Suspended
-    {
-        get => Volatile.Read(ref _suspendState) != SuspendNone;
-        set
-        {
-            if (value) Interlocked.Increment(ref _suspendGeneration);
-            Volatile.Write(ref _suspendState, value ? SuspendPending : SuspendNone);
-        }
-    }
-
-    /// <summary>Counts suspensions, so that the network layer can tell whether a notice about an earlier
-    /// one is stale.</summary>
-    public int SuspendGeneration => Volatile.Read(ref _suspendGeneration);
-
-    int _suspendGeneration;
-
-    /// <summary>True while the connection is parked in a suspension.</summary>
-    public bool IsParked => Volatile.Read(ref _suspendState) == SuspendParked;
-
-    const int SuspendNone = 0;     // running, or resumed
-    const int SuspendPending = 1;  // a handler suspended; the connection has not parked yet
-    const int SuspendParked = 2;   // the connection has stopped and waits for ResumeAfterSuspend
-    int _suspendState;
-
-    /// <summary>Called by the connection after a command left <see cref="Suspended"/> set: true when it
-    /// must stop and wait for <see cref="Resume"/>, false when the completer already finished (the reply
-    /// is written; carry on with the batch).</summary>
-    public bool TryPark() => Interlocked.CompareExchange(ref _suspendState, SuspendParked, SuspendPending) == SuspendPending;
+    public volatile bool Suspended;
 
     /// <summary>The connection's reply writer: only the completer of a suspended command may use it, and
     /// only until it calls ResumeAfterSuspend.</summary>
@@ -66,18 +37,45 @@ public sealed class ClientState
     /// <summary>Set by the network layer: continues a suspended client (queues it to the thread pool).</summary>
     public Action? Resume;
 
-    /// <summary>Called by whoever completes a suspended command, after writing its reply.</summary>
-    public void ResumeAfterSuspend()
-    {
-        if (Interlocked.Exchange(ref _suspendState, SuspendNone) == SuspendParked) Resume?.Invoke();
-    }
+    /// <summary>
+    /// Set by a handler that suspends and may be cancelled (a blocking pop): the connection calls it when
+    /// the peer closes while the client is suspended. It returns true when it cancelled the suspension
+    /// (it then closes the client and resumes it, so the connection releases itself), false when the
+    /// suspension had been completed already. Each suspension sets its own delegate, so the connection
+    /// can tell a notice about an earlier suspension (a different delegate) from one about the current.
+    /// </summary>
+    public Func<bool>? CancelOnDisconnect;
+
+    // 0: running; 1: parked by the connection; 2: completed before the connection parked.
+    int _park;
 
     /// <summary>
-    /// Set by whoever suspended the client when the wait can be abandoned (a blocked pop): the network
-    /// layer calls it when the peer disconnects while suspended. True means the wait is cancelled and the
-    /// completer will never run (the connection may be freed); false means completion is under way.
+    /// Called by whoever completes a suspended command, after writing its reply. The completer may
+    /// finish before the connection has parked (a blocked client served at once by another thread):
+    /// then the connection, in <see cref="TryPark"/>, sees it and simply goes on.
     /// </summary>
-    public Func<bool>? TryAbortSuspend;
+    public void ResumeAfterSuspend()
+    {
+        int was = Interlocked.Exchange(ref _park, 2);
+        Suspended = false;
+        if (was == 1)
+        {
+            Volatile.Write(ref _park, 0);
+            Resume?.Invoke();
+        }
+    }
+
+    /// <summary>True when the last command suspended the client or already completed a suspension.</summary>
+    public bool SuspendPending => Suspended || Volatile.Read(ref _park) != 0;
+
+    /// <summary>Called by the connection after a command that suspended: true when it must wait for the
+    /// completer's resume; false when the completer already finished (continue with the next command).</summary>
+    public bool TryPark()
+    {
+        if (Interlocked.CompareExchange(ref _park, 1, 0) == 0) return true;
+        Volatile.Write(ref _park, 0);
+        return false;
+    }
 
     /// <summary>Set while the client's commands run where they must not block (inside MULTI/EXEC or a
     /// script): blocking commands then answer as if their timeout expired, as in Redis.</summary>
@@ -87,7 +85,7 @@ public sealed class ClientState
     /// CLIENT LIST flag b, and graceful shutdown does not wait for it.</summary>
     public volatile bool BlockedOnKeys;
 
-    /// <summary>The blocking registry's per-client state, reused across blocking commands.</summary>
+    /// <summary>The list blocking registry's per-client state, reused across blocking commands.</summary>
     internal object? BlockState;
 
     public long QueryBufferBytes;

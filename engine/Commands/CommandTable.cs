@@ -115,6 +115,8 @@ public static unsafe class CommandTable
         .. ListCommands.Rows,
         .. HashCommands.Rows,
         .. ObjectCommands.Rows,
+        .. SetCommands.Rows,
+        .. ZSetCommands.Rows,
     ];
 
     /// <summary>Open-addressed lookup table (power of two, at most a quarter full: probes stay short).</summary>

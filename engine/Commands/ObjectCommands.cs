@@ -7,8 +7,9 @@ using ValueType = NativeKv.Engine.Keyspace.ValueType;
 namespace NativeKv.Engine.Commands;
 
 /// <summary>
-/// Names of the representations behind Entry.Encoding, per type, as OBJECT ENCODING reports them. A
-/// type registers its names (RegisterName) next to its hooks; strings are classified from the bytes.
+/// Names of the representations behind Entry.Encoding, per type, as OBJECT ENCODING reports them: lists
+/// and hashes from this table, sets and sorted sets from their own EncodingName, strings classified from
+/// their bytes. A new type can register its names with RegisterName.
 /// </summary>
 public static class ObjectEncoding
 {
@@ -44,8 +45,17 @@ public static class ObjectEncoding
 
     public static unsafe ReadOnlySpan<byte> Name(Entry* e)
     {
-        if (e->Type == ValueType.String) return StringName(Entry.Value(e), e->Encoding);
-        return Names[(int)e->Type][e->Encoding] ?? "unknown"u8;
+        switch (e->Type)
+        {
+            case ValueType.String:
+                return StringName(Entry.Value(e), e->Encoding);
+            case ValueType.Set:
+                return SetValue.EncodingName(e) == "intset" ? "intset"u8 : "hashtable"u8;
+            case ValueType.ZSet:
+                return ZSetValue.EncodingName(e) == "listpack" ? "listpack"u8 : "skiplist"u8;
+            default:
+                return Names[(int)e->Type][e->Encoding] ?? "unknown"u8;
+        }
     }
 }
 

@@ -50,6 +50,11 @@ public sealed class ServerConfig
     /// <summary>... or when a field or value is longer than this many bytes.</summary>
     public long HashMaxListpackValue = 64;
 
+    // Aggregate encodings (Redis 7.0 defaults): the small encodings hold at most this many members.
+    public long SetMaxIntsetEntries = 512;
+    public long ZsetMaxListpackEntries = 128;
+    public long ZsetMaxListpackValue = 64;
+
     sealed record Param(string Name, bool Mutable, Func<ServerConfig, string> Get, Action<ServerConfig, string[]> Set);
 
     static readonly string[] Policies =
@@ -93,6 +98,11 @@ public sealed class ServerConfig
         new("hash-max-listpack-value", true, c => Str(c.HashMaxListpackValue), (c, a) => c.HashMaxListpackValue = Long(a, 0, long.MaxValue)),
         new("hash-max-ziplist-value", true, c => Str(c.HashMaxListpackValue), (c, a) => c.HashMaxListpackValue = Long(a, 0, long.MaxValue)),
         new("io-threads", false, c => c.IoThreads.ToString(CultureInfo.InvariantCulture), (c, a) => c.IoThreads = Int(a, 1, 128)),
+        new("set-max-intset-entries", true, c => c.SetMaxIntsetEntries.ToString(CultureInfo.InvariantCulture), (c, a) => c.SetMaxIntsetEntries = Long(a, 0, long.MaxValue)),
+        new("zset-max-listpack-entries", true, c => c.ZsetMaxListpackEntries.ToString(CultureInfo.InvariantCulture), (c, a) => c.ZsetMaxListpackEntries = Long(a, 0, long.MaxValue)),
+        new("zset-max-ziplist-entries", true, c => c.ZsetMaxListpackEntries.ToString(CultureInfo.InvariantCulture), (c, a) => c.ZsetMaxListpackEntries = Long(a, 0, long.MaxValue)),
+        new("zset-max-listpack-value", true, c => c.ZsetMaxListpackValue.ToString(CultureInfo.InvariantCulture), (c, a) => c.ZsetMaxListpackValue = Long(a, 0, long.MaxValue)),
+        new("zset-max-ziplist-value", true, c => c.ZsetMaxListpackValue.ToString(CultureInfo.InvariantCulture), (c, a) => c.ZsetMaxListpackValue = Long(a, 0, long.MaxValue)),
     ];
 
     static Param? Find(string name)
@@ -127,12 +137,13 @@ public sealed class ServerConfig
 
     static string Str(long v) => v.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>A 64-bit integer parameter; out-of-range numbers (even past 64 bits) get the range error.</summary>
     static long Long(string[] a, long min, long max)
     {
-        if (!long.TryParse(Str(a), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v))
+        if (!Int128.TryParse(Str(a), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out Int128 v))
             throw new ConfigException("argument couldn't be parsed into an integer");
         if (v < min || v > max) throw new ConfigException($"argument must be between {min} and {max} inclusive");
-        return v;
+        return (long)v;
     }
 
     static string Enum(string[] a, params string[] allowed)

@@ -14,6 +14,8 @@ public static class TypeRegistry
     {
         ListValue.RegisterHooks();
         HashValue.RegisterHooks();
+        SetValue.Register();
+        ZSetValue.Register();
         return true;
     }
 }
