@@ -11,6 +11,9 @@ public sealed class ServerState : IDisposable
 {
     public readonly ServerConfig Config;
     public readonly Store Store;
+
+    /// <summary>Clients blocked in BLPOP and friends, and the keys that may wake them.</summary>
+    public readonly BlockingRegistry Blocking;
     public readonly ConcurrentDictionary<long, ClientState> Clients = new();
     public readonly long StartedMs = Clock.UnixMs();
     public readonly string RunId = Convert.ToHexString(Guid.NewGuid().ToByteArray()).ToLowerInvariant() + Convert.ToHexString(BitConverter.GetBytes(Environment.TickCount64)).ToLowerInvariant()[..8];
@@ -40,10 +43,10 @@ public sealed class ServerState : IDisposable
 
     public ServerState(ServerConfig config, bool startCron = true)
     {
+        Types.TypeRegistry.EnsureRegistered();
         Config = config;
-        Types.SetValue.Register();
-        Types.ZSetValue.Register();
         Store = new Store(config.Databases, config.Hz, startCron);
+        Blocking = new BlockingRegistry(this);
         ApplyConfig();
     }
 
@@ -78,5 +81,9 @@ public sealed class ServerState : IDisposable
 
     public long PeakMemory => Math.Max(Volatile.Read(ref _peakMemory), UsedMemory);
 
-    public void Dispose() => Store.Dispose();
+    public void Dispose()
+    {
+        Blocking.Dispose();
+        Store.Dispose();
+    }
 }

@@ -32,6 +32,10 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     readonly SocketAsyncEventArgs _watch;  // zero-byte receive: notices a peer that closes while suspended
     Func<bool>? _watchCancel;
     int _watching;
+    readonly object _sideLock = new();
+    bool _parked;        // under _sideLock: suspended and parked, no receive of ours in flight
+    NativeBuffer? _side; // under _sideLock: bytes that arrived while parked, appended to _in on resume
+    int _sideLen;
     readonly NativeBuffer _in;
     readonly RespWriter _out;
     readonly ArgList _args = new();
@@ -163,7 +167,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         Busy = true;
         if (!ProcessInput(0))
         {
-            WatchWhileSuspended(); // suspended: Execute() continues later
+            AfterPark(); // suspended: Execute() continues later
             return false;
         }
         return AfterBatch();
@@ -177,9 +181,10 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             Release();
             return;
         }
+        TakeSideBytes();
         if (!ProcessInput(_resumeAt))
         {
-            WatchWhileSuspended();
+            AfterPark();
             return;
         }
         if (AfterBatch()) ReceiveLoop();
@@ -234,11 +239,18 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
                 pos = _inLen;
                 break;
             }
-            if (_client.SuspendPending && _client.TryPark())
+            if (_client.SuspendPending)
             {
+                // Where to continue is recorded before parking: the completer may resume at once.
                 _resumeAt = pos;
-                suspended = true;
-                break;
+                lock (_sideLock) _parked = true;
+                if (_client.TryPark())
+                {
+                    suspended = true;
+                    break;
+                }
+                // The completer finished before we parked: go on, with anything a watch set aside.
+                TakeSideBytes();
             }
         }
         if (pos > 0 && !suspended)
@@ -263,12 +275,17 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         return !suspended;
     }
 
+    /// <summary>The connection just parked in a suspension (no receive of ours is in flight).</summary>
+    void AfterPark() => WatchWhileSuspended();
+
     /// <summary>
     /// While a cancellable command (a blocking pop) keeps the client suspended, a zero-byte receive waits
     /// for the socket to become readable without taking any bytes. Readable with nothing to read means
     /// the peer closed: the suspension is cancelled (Redis unblocks a client that disconnects), so that
-    /// nothing is popped for a client that is gone. Bytes that arrive (pipelined commands) stay in the
-    /// socket for after the resume.
+    /// nothing is popped for a client that is gone. Bytes that arrive meanwhile (commands pipelined after
+    /// the blocking one) are moved to a side buffer, handed to the receive buffer on resume, and the watch
+    /// goes on, so a client that pipelines and then disconnects is noticed too. The receive buffer itself
+    /// is never touched while suspended.
     /// </summary>
     void WatchWhileSuspended()
     {
@@ -291,19 +308,75 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     {
         var cancel = _watchCancel!;
         _watchCancel = null;
+        Volatile.Write(ref _watching, 0);
+        if (Volatile.Read(ref _released) != 0) return;
+        if (_client.CancelOnDisconnect != cancel)
+        {
+            // The suspension this watched has ended (each suspension sets its own delegate); if another
+            // one started meanwhile, watch it instead.
+            if (_client.Suspended) WatchWhileSuspended();
+            return;
+        }
         bool closed = Volatile.Read(ref _closed) != 0 || _watch.SocketError != SocketError.Success;
         if (!closed)
         {
-            try { closed = _socket.Available == 0; }
-            catch (Exception e) when (e is ObjectDisposedException or SocketException) { closed = true; }
+            lock (_sideLock)
+            {
+                // Only while parked in that same suspension: the resume takes the side bytes under this
+                // lock, after which the normal receive path owns the socket again.
+                if (!_parked || _client.CancelOnDisconnect != cancel) return;
+                closed = !ReadAside();
+            }
         }
-        Volatile.Write(ref _watching, 0);
-        if (!closed) return;
-        // The check is trustworthy only while the suspension it watched is still pending (no receive of
-        // ours can have taken the bytes then): cancelling succeeds exactly in that case.
-        if (cancel()) return;
-        // That suspension had ended; if another one started meanwhile, watch it instead.
-        if (_client.Suspended && _client.CancelOnDisconnect != cancel) WatchWhileSuspended();
+        if (closed)
+        {
+            // Cancelling succeeds only while that suspension is still pending; the canceller closes
+            // the client and resumes it, so the connection releases itself.
+            if (cancel()) return;
+            if (_client.Suspended) WatchWhileSuspended();
+            return;
+        }
+        WatchWhileSuspended();
+    }
+
+    /// <summary>Moves what the socket holds into the side buffer (lock held); false when the peer
+    /// closed or the client passed the query buffer limit.</summary>
+    bool ReadAside()
+    {
+        int available;
+        try
+        {
+            available = _socket.Available;
+            // Nothing to read: closed if the socket polls readable (EOF), else a spurious wake-up.
+            if (available == 0) return !_socket.Poll(0, SelectMode.SelectRead);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException) { return false; }
+        long need = (long)_inLen + _sideLen + available;
+        if (need > _server.Config.ClientQueryBufferLimit || need > int.MaxValue - 1024) return false;
+        if (_side == null) _side = new NativeBuffer(Math.Max(available, ReceiveBufferSize));
+        else if (_sideLen + available > _side.Capacity) _side.Resize((int)Math.Max(_sideLen + (long)available, (long)_side.Capacity * 2), _sideLen);
+        int n;
+        try { n = _socket.Receive(_side.Span.Slice(_sideLen, available)); }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException) { return false; }
+        if (n == 0) return false;
+        _sideLen += n;
+        return true;
+    }
+
+    /// <summary>On resume: ends the parked state and appends the bytes set aside to the receive buffer.</summary>
+    void TakeSideBytes()
+    {
+        lock (_sideLock)
+        {
+            _parked = false;
+            if (_side == null) return;
+            if (_inLen + _sideLen > _in.Capacity) _in.Resize(_inLen + _sideLen, _inLen);
+            Buffer.MemoryCopy(_side.Pointer, _in.Pointer + _inLen, _in.Capacity - _inLen, _sideLen);
+            _inLen += _sideLen;
+            _sideLen = 0;
+            _side.Dispose();
+            _side = null;
+        }
     }
 
     /// <summary>Sends the reply buffer; true when it all went out synchronously (receive again).</summary>
@@ -391,6 +464,11 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         _recv.Dispose();
         _send.Dispose();
         _watch.Dispose();
+        lock (_sideLock)
+        {
+            _side?.Dispose();
+            _side = null;
+        }
         _in.Dispose();
         _out.Dispose();
         _args.Dispose();

@@ -116,14 +116,14 @@ public sealed class Listener
 
     internal void Forget(Connection c) => _connections.TryRemove(c, out _);
 
-    /// <summary>Stops accepting, waits (bounded) for batches in flight to be answered, then closes every
-    /// client.</summary>
+    /// <summary>Stops accepting, waits (bounded) for batches in flight to be answered (not for clients
+    /// blocked in BLPOP and the like), then closes every client.</summary>
     public void Stop(TimeSpan grace)
     {
         _stopping = true;
         foreach (var s in _sockets) s.Close();
         var deadline = DateTime.UtcNow + grace;
-        while (DateTime.UtcNow < deadline && _connections.Keys.Any(c => c.Busy)) Thread.Sleep(5);
+        while (DateTime.UtcNow < deadline && _connections.Keys.Any(c => c.Busy && !c.Client.BlockedOnKeys)) Thread.Sleep(5);
         foreach (var c in _connections.Keys) c.Kill();
     }
 }

@@ -41,7 +41,8 @@ public sealed class ClientState
     /// Set by a handler that suspends and may be cancelled (a blocking pop): the connection calls it when
     /// the peer closes while the client is suspended. It returns true when it cancelled the suspension
     /// (it then closes the client and resumes it, so the connection releases itself), false when the
-    /// suspension had been completed already.
+    /// suspension had been completed already. Each suspension sets its own delegate, so the connection
+    /// can tell a notice about an earlier suspension (a different delegate) from one about the current.
     /// </summary>
     public Func<bool>? CancelOnDisconnect;
 
@@ -75,6 +76,17 @@ public sealed class ClientState
         Volatile.Write(ref _park, 0);
         return false;
     }
+
+    /// <summary>Set while the client's commands run where they must not block (inside MULTI/EXEC or a
+    /// script): blocking commands then answer as if their timeout expired, as in Redis.</summary>
+    public bool DenyBlocking;
+
+    /// <summary>True while the client waits in a blocking command (BLPOP...): INFO blocked_clients,
+    /// CLIENT LIST flag b, and graceful shutdown does not wait for it.</summary>
+    public volatile bool BlockedOnKeys;
+
+    /// <summary>The list blocking registry's per-client state, reused across blocking commands.</summary>
+    internal object? BlockState;
 
     public long QueryBufferBytes;
     public long OutputBufferBytes;

@@ -112,6 +112,9 @@ public static unsafe class CommandTable
     [
         .. CoreRows,
         .. MemoryCommands.Rows,
+        .. ListCommands.Rows,
+        .. HashCommands.Rows,
+        .. ObjectCommands.Rows,
         .. SetCommands.Rows,
         .. ZSetCommands.Rows,
     ];

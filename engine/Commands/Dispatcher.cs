@@ -46,6 +46,9 @@ public static unsafe class Dispatcher
         long start = c.Timestamp != 0 ? c.Timestamp : Stopwatch.GetTimestamp();
         long errorsBefore = c.Reply.ErrorCount;
         cmd.Handler(ref c);
+        // Serve clients blocked on keys this command pushed to (Redis's handleClientsBlockedOnKeys),
+        // now that it holds no locks. Inside MULTI/EXEC or a script the unit's end does it instead.
+        if (c.Server.Blocking.HasReadyKeys && !c.Client.DenyBlocking) c.Server.Blocking.HandleReadyKeys();
         long end = Stopwatch.GetTimestamp();
         c.Timestamp = end;
         long elapsed = end - start;

@@ -227,8 +227,9 @@ public static unsafe class KeyCommands
             }
             dstShard.Delete(existing);
         }
-        CopyEntry(srcShard, e, dstShard, dst, hd);
+        Entry* n = CopyEntry(srcShard, e, dstShard, dst, hd);
         srcShard.Delete(e);
+        if (n->Type == ValueType.List) c.Server.Blocking.SignalKeyReady(c.Client.Db, dst);
         if (nx) c.Reply.WriteInteger(1);
         else c.Reply.WriteOk();
     }
@@ -313,7 +314,8 @@ public static unsafe class KeyCommands
             }
             dstShard.Delete(existing);
         }
-        CopyEntry(srcShard, e, dstShard, dst, hd);
+        Entry* n = CopyEntry(srcShard, e, dstShard, dst, hd);
+        if (n->Type == ValueType.List) c.Server.Blocking.SignalKeyReady(dbIndex, dst);
         c.Reply.WriteInteger(1);
     }
 
@@ -336,8 +338,9 @@ public static unsafe class KeyCommands
             c.Reply.WriteInteger(0);
             return;
         }
-        CopyEntry(srcShard, e, dstShard, key, h);
+        Entry* n = CopyEntry(srcShard, e, dstShard, key, h);
         srcShard.Delete(e);
+        if (n->Type == ValueType.List) c.Server.Blocking.SignalKeyReady(dbIndex, key);
         c.Reply.WriteInteger(1);
     }
 
@@ -604,6 +607,9 @@ public static unsafe class KeyCommands
                 second.UnlockAll();
                 first.UnlockAll();
             }
+            // Clients blocked in either database may find lists under their keys now.
+            c.Server.Blocking.SignalDatabase((int)a);
+            c.Server.Blocking.SignalDatabase((int)b);
         }
         c.Reply.WriteOk();
     }

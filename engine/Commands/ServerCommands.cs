@@ -108,7 +108,7 @@ public static unsafe class ServerCommands
     public static void ClientInfo(ref CommandContext c) => c.Reply.WriteBulk(ClientLine(c.Client, c.NowMs) + "\n");
 
     static string ClientLine(ClientState x, long now) => string.Create(CultureInfo.InvariantCulture,
-        $"id={x.Id} addr={x.Address} laddr={x.LocalAddress} fd=0 name={x.Name} age={(now - x.CreatedMs) / 1000} idle={(now - x.LastInteractionMs) / 1000} flags=N db={x.Db} sub=0 psub=0 ssub=0 multi=-1 qbuf={x.QueryBufferBytes} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={x.OutputBufferBytes} tot-mem=0 events=r cmd={x.LastCommand} user=default redir=-1 resp={x.Protocol}");
+        $"id={x.Id} addr={x.Address} laddr={x.LocalAddress} fd=0 name={x.Name} age={(now - x.CreatedMs) / 1000} idle={(now - x.LastInteractionMs) / 1000} flags={(x.BlockedOnKeys ? "b" : "N")} db={x.Db} sub=0 psub=0 ssub=0 multi=-1 qbuf={x.QueryBufferBytes} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={x.OutputBufferBytes} tot-mem=0 events=r cmd={x.LastCommand} user=default redir=-1 resp={x.Protocol}");
 
     // ---------------------------------------------------------------- COMMAND
 
@@ -403,7 +403,7 @@ public static class InfoText
         Section("server", b => b.Append(string.Create(inv,
             $"redis_version:{ServerState.RedisCompatVersion}\r\nnativekv_version:{ServerState.Version}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{RuntimeInformation.OSDescription}\r\narch_bits:{IntPtr.Size * 8}\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\nprocess_id:{Environment.ProcessId}\r\nprocess_supervised:no\r\nrun_id:{s.RunId}\r\ntcp_port:{s.Config.Port}\r\nserver_time_usec:{Clock.UnixUs()}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{uptime / 86400}\r\nhz:{s.Config.Hz}\r\nconfigured_hz:{s.Config.Hz}\r\nlru_clock:{(Clock.LruMs() / 1000) & 0xFFFFFF}\r\nexecutable:{Environment.ProcessPath}\r\nconfig_file:{s.Config.ConfigFile}\r\nio_threads_active:0\r\n")));
         Section("clients", b => b.Append(string.Create(inv,
-            $"connected_clients:{s.ConnectedClients}\r\ncluster_connections:0\r\nmaxclients:{s.Config.MaxClients}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n")));
+            $"connected_clients:{s.ConnectedClients}\r\ncluster_connections:0\r\nmaxclients:{s.Config.MaxClients}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{s.Blocking.BlockedClients + Types.ZSetBlocking.BlockedClients}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n")));
         Section("memory", b => b.Append(string.Create(inv,
             $"used_memory:{used}\r\nused_memory_human:{Human(used)}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{Human(rss)}\r\nused_memory_peak:{s.PeakMemory}\r\nused_memory_peak_human:{Human(s.PeakMemory)}\r\nused_memory_dataset:{s.Store.AllocatedBytes}\r\nused_memory_startup:0\r\nallocator_allocated:{used}\r\nmaxmemory:{s.Config.MaxMemory}\r\nmaxmemory_human:{Human(s.Config.MaxMemory)}\r\nmaxmemory_policy:{s.Config.MaxMemoryPolicy}\r\nmem_fragmentation_ratio:{(used > 0 ? (double)rss / used : 0):F2}\r\nmem_allocator:nativekv-slab\r\nlazyfree_pending_objects:0\r\nmanaged_heap_bytes:{GC.GetTotalMemory(false)}\r\nmanaged_committed_bytes:{GC.GetGCMemoryInfo().TotalCommittedBytes}\r\n")));
         Section("persistence", b => b.Append(string.Create(inv,

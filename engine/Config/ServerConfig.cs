@@ -41,6 +41,15 @@ public sealed class ServerConfig
     public int IoThreads = 1;
     public string ConfigFile = "";
 
+    /// <summary>List node bound: negative = bytes (-1 4 KiB ... -5 64 KiB), positive = elements per node.</summary>
+    public int ListMaxListpackSize = -2;
+
+    /// <summary>A hash converts from listpack to hashtable above this many pairs (Redis 7.0 default 512).</summary>
+    public long HashMaxListpackEntries = 512;
+
+    /// <summary>... or when a field or value is longer than this many bytes.</summary>
+    public long HashMaxListpackValue = 64;
+
     // Aggregate encodings (Redis 7.0 defaults): the small encodings hold at most this many members.
     public long SetMaxIntsetEntries = 512;
     public long ZsetMaxListpackEntries = 128;
@@ -82,6 +91,12 @@ public sealed class ServerConfig
         new("lua-time-limit", true, c => c.BusyReplyThreshold.ToString(CultureInfo.InvariantCulture), (c, a) => c.BusyReplyThreshold = Int(a, 0, int.MaxValue)),
         new("protected-mode", true, c => YesNo(c.ProtectedMode), (c, a) => c.ProtectedMode = Bool(a)),
         new("daemonize", false, c => YesNo(c.Daemonize), (c, a) => c.Daemonize = Bool(a) ? throw new ConfigException("daemonize yes is not supported: run NativeKv under a supervisor (systemd, a container runtime)") : false),
+        new("list-max-listpack-size", true, c => Str(c.ListMaxListpackSize), (c, a) => c.ListMaxListpackSize = Int(a, int.MinValue, int.MaxValue)),
+        new("list-max-ziplist-size", true, c => Str(c.ListMaxListpackSize), (c, a) => c.ListMaxListpackSize = Int(a, int.MinValue, int.MaxValue)),
+        new("hash-max-listpack-entries", true, c => Str(c.HashMaxListpackEntries), (c, a) => c.HashMaxListpackEntries = Long(a, 0, long.MaxValue)),
+        new("hash-max-ziplist-entries", true, c => Str(c.HashMaxListpackEntries), (c, a) => c.HashMaxListpackEntries = Long(a, 0, long.MaxValue)),
+        new("hash-max-listpack-value", true, c => Str(c.HashMaxListpackValue), (c, a) => c.HashMaxListpackValue = Long(a, 0, long.MaxValue)),
+        new("hash-max-ziplist-value", true, c => Str(c.HashMaxListpackValue), (c, a) => c.HashMaxListpackValue = Long(a, 0, long.MaxValue)),
         new("io-threads", false, c => c.IoThreads.ToString(CultureInfo.InvariantCulture), (c, a) => c.IoThreads = Int(a, 1, 128)),
         new("set-max-intset-entries", true, c => c.SetMaxIntsetEntries.ToString(CultureInfo.InvariantCulture), (c, a) => c.SetMaxIntsetEntries = Long(a, 0, long.MaxValue)),
         new("zset-max-listpack-entries", true, c => c.ZsetMaxListpackEntries.ToString(CultureInfo.InvariantCulture), (c, a) => c.ZsetMaxListpackEntries = Long(a, 0, long.MaxValue)),
@@ -119,6 +134,8 @@ public sealed class ServerConfig
         if (v < min || v > max) throw new ConfigException($"argument must be between {min} and {max} inclusive");
         return (int)v;
     }
+
+    static string Str(long v) => v.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>A 64-bit integer parameter; out-of-range numbers (even past 64 bits) get the range error.</summary>
     static long Long(string[] a, long min, long max)

@@ -35,6 +35,10 @@ public sealed record ServerOptions
     public bool WaitForReady { get; init; } = true;
 
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The executable to run instead of the target's (e.g. a reference redis-server next to
+    /// NativeKv in a differential test); null: <see cref="TestTarget.ServerBinary"/>.</summary>
+    public string? Binary { get; init; }
 }
 
 public sealed partial class ServerProcess : IDisposable
@@ -122,7 +126,7 @@ public sealed partial class ServerProcess : IDisposable
 
     private static ServerProcess StartOnce(ServerOptions options)
     {
-        string binary = TestTarget.ServerBinary;
+        string binary = options.Binary ?? TestTarget.ServerBinary;
         if (!File.Exists(binary))
         {
             throw new AssertionException(
