@@ -1,4 +1,7 @@
-// Clients blocked in BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and BLMPOP (Redis's blocked.c for lists).
+// Clients blocked on keys: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP on lists and BZPOPMIN, BZPOPMAX,
+// BZMPOP on sorted sets (Redis's blocked.c). One registry for both kinds, so that FIFO order holds across
+// them on a key, INFO blocked_clients, CLIENT LIST and shutdown see every blocked client, and whatever
+// makes a key appear (a push, RENAME, MOVE, COPY, SWAPDB) wakes whoever waits on it.
 //
 // A blocking command that finds every key empty registers its client here, under the shard locks of
 // its keys (so no push can slip in between the check and the registration) and suspends it. Each
@@ -7,8 +10,10 @@
 // queued keys are served after the pushing command has finished and released its locks: the Dispatcher
 // calls HandleReadyKeys after every top-level command (MULTI/EXEC and scripts call it once after their
 // whole unit). Serving takes the key's shard lock (and the destination's, for moves), pops for the
-// waiters in order while the list has elements, writes each reply into the waiter's connection and
-// resumes it.
+// waiters in order while the key holds elements, writes each reply into the waiter's connection and
+// resumes it. Each waiter names the type it waits for: a list serves the list waiters, a sorted set the
+// sorted set waiters, in their arrival order; the others stay blocked (as Redis, which serves a key by
+// its type and skips clients blocked for another type).
 //
 // Timeouts are kept in a priority queue watched by one thread. A waiter is claimed exactly once, by
 // whichever comes first: a push, its timeout, or its client's disconnection (the network layer calls
@@ -26,6 +31,8 @@ public enum BlockKind : byte
     Pop,    // BLPOP, BRPOP
     MPop,   // BLMPOP
     Move,   // BLMOVE, BRPOPLPUSH
+    ZPop,   // BZPOPMIN, BZPOPMAX
+    ZMPop,  // BZMPOP
 }
 
 /// <summary>What a blocked client waits to do once one of its keys has elements.</summary>
@@ -34,7 +41,8 @@ public struct BlockRequest
     public BlockKind Kind;
     public bool FromLeft;
     public bool ToLeft;
-    public long Count;       // BLMPOP's COUNT
+    public bool Max;         // sorted sets: pop the highest scores
+    public long Count;       // BLMPOP's and BZMPOP's COUNT
     public long DeadlineMs;  // absolute Unix ms; 0 = wait forever
     public int DestArg;      // argument index of the destination key (moves)
 }
@@ -304,28 +312,46 @@ public sealed unsafe class BlockingRegistry : IDisposable
 
     enum ServeResult { Stop, Skipped, Served }
 
+    /// <summary>The key type a kind of wait is served from.</summary>
+    static ValueType TypeServing(BlockKind kind) => kind is BlockKind.ZPop or BlockKind.ZMPop ? ValueType.ZSet : ValueType.List;
+
     void ServeKey(KeyWaiters kw)
     {
         var db = _server.Store.Databases[kw.Db];
         while (true)
         {
-            Waiter w;
-            int generation;
+            // The key's type picks the waiters to serve: the oldest one blocked for that type.
+            ValueType type;
+            var shard = db.ShardFor(kw.Key, out uint h);
+            using (shard.Lock.EnterScope())
+            {
+                Entry* e = shard.Lookup(kw.Key, h, Clock.UnixMs());
+                if (e == null || (e->Type != ValueType.List && e->Type != ValueType.ZSet)) return;
+                type = e->Type;
+            }
+            Waiter? w = null;
+            int generation = 0;
             lock (_gate)
             {
-                if (kw.Detached || kw.Head == null) return;
-                w = kw.Head.W!;
-                generation = w.Generation;
+                if (kw.Detached) return;
+                for (var node = kw.Head; node != null; node = node.Next)
+                {
+                    if (TypeServing(node.W!.Request.Kind) != type) continue;
+                    w = node.W;
+                    generation = w.Generation;
+                    break;
+                }
             }
-            var result = TryServe(db, kw, w, generation);
-            if (result == ServeResult.Stop) return;
+            if (w == null) return;
+            var result = TryServe(db, kw, w, generation, type);
             if (result == ServeResult.Served) w.Client.ResumeAfterSuspend();
+            // Stop: the key changed (emptied, deleted or retyped) since it was looked at; look again.
         }
     }
 
-    /// <summary>Serves one waiter from the key's list, under the shard locks; Stop when the key is not
-    /// a non-empty list any more.</summary>
-    ServeResult TryServe(Database db, KeyWaiters kw, Waiter w, int generation)
+    /// <summary>Serves one waiter from the key, under the shard locks; Stop when the key is not a
+    /// non-empty value of <paramref name="type"/> any more.</summary>
+    ServeResult TryServe(Database db, KeyWaiters kw, Waiter w, int generation, ValueType type)
     {
         BlockRequest req;
         byte[]? dest;
@@ -343,7 +369,7 @@ public sealed unsafe class BlockingRegistry : IDisposable
         using var locks = new PairLock(shard, dstShard);
         long now = Clock.UnixMs();
         Entry* e = KeyAccess.LookupWrite(shard, key, h, now);
-        if (e == null || e->Type != ValueType.List) return ServeResult.Stop;
+        if (e == null || e->Type != type) return ServeResult.Stop;
         var reply = w.Client.Reply!;
         if (req.Kind == BlockKind.Move)
         {
@@ -367,10 +393,21 @@ public sealed unsafe class BlockingRegistry : IDisposable
         {
             if (!Claim(w, generation)) return ServeResult.Skipped;
         }
-        reply.WriteArrayHeader(2);
-        reply.WriteBulk(key);
-        if (req.Kind == BlockKind.Pop) ListCommands.PopOne(shard, e, req.FromLeft, reply);
-        else ListCommands.PopMany(shard, e, req.FromLeft, req.Count, reply);
+        switch (req.Kind)
+        {
+            case BlockKind.ZPop:
+                ZSetCommands.PopAndReply(reply, shard, e, key, req.Max, 1, emitKey: true, nested: false);
+                break;
+            case BlockKind.ZMPop:
+                ZSetCommands.PopAndReply(reply, shard, e, key, req.Max, req.Count, emitKey: true, nested: true);
+                break;
+            default:
+                reply.WriteArrayHeader(2);
+                reply.WriteBulk(key);
+                if (req.Kind == BlockKind.Pop) ListCommands.PopOne(shard, e, req.FromLeft, reply);
+                else ListCommands.PopMany(shard, e, req.FromLeft, req.Count, reply);
+                break;
+        }
         return ServeResult.Served;
     }
 

@@ -229,7 +229,7 @@ public static unsafe class KeyCommands
         }
         Entry* n = CopyEntry(srcShard, e, dstShard, dst, hd);
         srcShard.Delete(e);
-        if (n->Type == ValueType.List) c.Server.Blocking.SignalKeyReady(c.Client.Db, dst);
+        if (n->Type is ValueType.List or ValueType.ZSet) c.Server.Blocking.SignalKeyReady(c.Client.Db, dst);
         if (nx) c.Reply.WriteInteger(1);
         else c.Reply.WriteOk();
     }
@@ -315,7 +315,7 @@ public static unsafe class KeyCommands
             dstShard.Delete(existing);
         }
         Entry* n = CopyEntry(srcShard, e, dstShard, dst, hd);
-        if (n->Type == ValueType.List) c.Server.Blocking.SignalKeyReady(dbIndex, dst);
+        if (n->Type is ValueType.List or ValueType.ZSet) c.Server.Blocking.SignalKeyReady(dbIndex, dst);
         c.Reply.WriteInteger(1);
     }
 
@@ -340,7 +340,7 @@ public static unsafe class KeyCommands
         }
         Entry* n = CopyEntry(srcShard, e, dstShard, key, h);
         srcShard.Delete(e);
-        if (n->Type == ValueType.List) c.Server.Blocking.SignalKeyReady(dbIndex, key);
+        if (n->Type is ValueType.List or ValueType.ZSet) c.Server.Blocking.SignalKeyReady(dbIndex, key);
         c.Reply.WriteInteger(1);
     }
 

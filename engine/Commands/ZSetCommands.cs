@@ -176,7 +176,7 @@ public static unsafe class ZSetCommands
                 e = ZSetValue.InsertNew(shard, key, h, z);
             }
             e->Encoding = z->Encoding;
-            if (added > 0) ZSetBlocking.ServeBlocked(c.Db, shard, key, h, c.NowMs);
+            if (added > 0) c.Server.Blocking.SignalKeyReady(c.Client.Db, key);
         }
     }
 
@@ -527,7 +527,7 @@ public static unsafe class ZSetCommands
         }
         ZSetValue.InsertNew(dstShard, dst, dh, sink.Dst);
         c.Reply.WriteInteger(sink.Count);
-        ZSetBlocking.ServeBlocked(c.Db, dstShard, dst, dh, c.NowMs);
+        c.Server.Blocking.SignalKeyReady(c.Client.Db, dst);
     }
 
     static void RangeByRank(ZSetObject* z, long start, long end, bool reverse, ref RangeSink sink)
@@ -887,16 +887,7 @@ public static unsafe class ZSetCommands
     /// <summary>Redis's blockingGenericZpopCommand: pops from the first non-empty key, or blocks.</summary>
     static void BlockingPop(ref CommandContext c, int firstKey, int keyCount, int timeoutIdx, bool max, long count, bool nested)
     {
-        if (!RedisFloat.TryParseTimeout(c.Arg(timeoutIdx), out long timeoutMs))
-        {
-            c.Reply.WriteError("ERR timeout is not a float or out of range"u8);
-            return;
-        }
-        if (timeoutMs < 0)
-        {
-            c.Reply.WriteError("ERR timeout is negative"u8);
-            return;
-        }
+        if (!ListCommands.TimeoutOrReply(ref c, timeoutIdx, out long deadlineMs)) return;
         var db = c.Db;
         using var locks = new ShardSet(db);
         for (int i = 0; i < keyCount; i++) locks.Add(c.Arg(firstKey + i), out _);
@@ -912,7 +903,14 @@ public static unsafe class ZSetCommands
             PopAndReply(c.Reply, shard, e, key, max, count < 0 ? 1 : count, emitKey: true, nested);
             return;
         }
-        ZSetBlocking.Block(ref c, firstKey, keyCount, max, count, nested, timeoutMs);
+        if (c.Client.DenyBlocking)
+        {
+            // Inside MULTI/EXEC or a script nothing can add members meanwhile: answer as a timeout.
+            c.Reply.WriteNullArray();
+            return;
+        }
+        var kind = nested ? BlockKind.ZMPop : BlockKind.ZPop;
+        c.Server.Blocking.Block(ref c, firstKey, keyCount, new BlockRequest { Kind = kind, Max = max, Count = count < 0 ? 1 : count, DeadlineMs = deadlineMs });
     }
 
     // ---------------------------------------------------------------- ZRANDMEMBER
@@ -1301,7 +1299,7 @@ public static unsafe class ZSetCommands
             ZSetValue.ConvertToPackedIfNeeded(arena, result, Limits(ref c));
             ZSetValue.InsertNew(target, dst, dh, result);
             c.Reply.WriteInteger(len);
-            ZSetBlocking.ServeBlocked(db, target, dst, dh, c.NowMs);
+            c.Server.Blocking.SignalKeyReady(c.Client.Db, dst);
             return;
         }
         var w = c.Reply;

@@ -2,7 +2,7 @@
 // scores and weights through string2d (the whole argument, no leading space, hexadecimal floats allowed,
 // overflow and underflow to zero rejected, NaN rejected), range bounds through plain strtod (leading
 // spaces allowed, the empty string is 0, overflow gives infinity, the text ends at a NUL byte, NaN
-// rejected), and blocking timeouts through strtold (as string2d, in long double range).
+// rejected). Blocking timeouts go through LongDoubleText (strtold), as for the list commands.
 using System.Globalization;
 
 namespace NativeKv.Engine.Types;
@@ -36,31 +36,6 @@ public static class RedisFloat
             return s.Length == 0;
         }
         return used == s.Length && !double.IsNaN(value);
-    }
-
-    /// <summary>
-    /// A blocking timeout in seconds (Redis's getTimeoutFromObjectOrReply): false when not a float
-    /// ("timeout is not a float or out of range"); otherwise <paramref name="ms"/> is the timeout in
-    /// milliseconds, negative when Redis reports "timeout is negative" (including values whose
-    /// milliseconds do not fit a long, which Redis's cast turns negative).
-    /// </summary>
-    public static bool TryParseTimeout(ReadOnlySpan<byte> s, out long ms)
-    {
-        ms = 0;
-        if (s.Length == 0 || IsSpace(s[0])) return false;
-        int used = Strtod(s, out double d, out bool erange);
-        if (used != s.Length || double.IsNaN(d)) return false;
-        // strtold's range is far wider than double's: an overflow here is a huge (then negative) timeout,
-        // an underflow a zero one.
-        _ = erange;
-        double t = d * 1000.0;
-        if (!(t < 9.2233720368547758E18) || t <= -9.2233720368547758E18)
-        {
-            ms = long.MinValue;
-            return true;
-        }
-        ms = (long)t;
-        return true;
     }
 
     static bool IsSpace(byte c) => c == ' ' || (c >= '\t' && c <= '\r');

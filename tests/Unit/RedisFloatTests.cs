@@ -81,31 +81,4 @@ public sealed class RedisFloatTests
     [TestCase("(1")]
     [TestCase("+")]
     public void RangeBound_Rejects(string text) => Assert.That(RedisFloat.TryParseRangeBound(B(text), out _), Is.False);
-
-    [TestCase("0", 0L)]
-    [TestCase("0.5", 500L)]
-    [TestCase("0x10", 16000L)]
-    [TestCase("1.5", 1500L)]
-    [TestCase("100000000000", 100000000000000L)]
-    public void Timeout_InMilliseconds(string text, long ms)
-    {
-        Assert.That(RedisFloat.TryParseTimeout(B(text), out long v), Is.True);
-        Assert.That(v, Is.EqualTo(ms));
-    }
-
-    [TestCase("-1")]
-    [TestCase("inf")]
-    [TestCase("1e400")]
-    [TestCase("9223372036854775807")]
-    public void Timeout_NegativeOrUnrepresentable_IsNegative(string text)
-    {
-        Assert.That(RedisFloat.TryParseTimeout(B(text), out long v), Is.True);
-        Assert.That(v, Is.LessThan(0));
-    }
-
-    [TestCase("")]
-    [TestCase(" 1")]
-    [TestCase("abc")]
-    [TestCase("nan")]
-    public void Timeout_NotAFloat(string text) => Assert.That(RedisFloat.TryParseTimeout(B(text), out _), Is.False);
 }
