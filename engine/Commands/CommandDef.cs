@@ -18,6 +18,7 @@ public enum CommandFlags : uint
     NoAuth = 1 << 9,    // allowed before AUTH
     PubSub = 1 << 10,
     SkipMonitor = 1 << 11,
+    NoMandatoryKeys = 1 << 12, // may be called with no key at all (EVAL with numkeys 0)
 }
 
 public unsafe sealed class CommandDef
@@ -27,6 +28,14 @@ public unsafe sealed class CommandDef
     public readonly int Arity;            // >0: exactly; <0: at least -Arity (argv[0] included)
     public readonly CommandFlags Flags;
     public readonly int FirstKey, LastKey, KeyStep;
+
+    /// <summary>
+    /// For commands whose keys are counted by an argument (LMPOP, ZUNIONSTORE, SINTERCARD, EVAL...): the
+    /// argv index of that "numkeys" argument, the keys following it. 0 for the others. FirstKey..LastKey
+    /// then names only the fixed keys (ZUNIONSTORE's destination), if any. Such commands have
+    /// "movablekeys" keys: <see cref="GetKeys"/> finds them.
+    /// </summary>
+    public readonly int NumKeysIndex;
     public readonly delegate*<ref CommandContext, void> Handler;
     public readonly string Group;         // "string", "generic", "connection", "server", ...
     public readonly string Summary;
@@ -45,8 +54,9 @@ public unsafe sealed class CommandDef
     public long FailedCalls;
 
     public CommandDef(string name, int arity, CommandFlags flags, int firstKey, int lastKey, int keyStep,
-        delegate*<ref CommandContext, void> handler, string group, string summary, string since = "1.0.0")
+        delegate*<ref CommandContext, void> handler, string group, string summary, string since = "1.0.0", int numKeysIndex = 0)
     {
+        NumKeysIndex = numKeysIndex;
         Name = name;
         NameBytes = System.Text.Encoding.ASCII.GetBytes(name);
         Arity = arity;
@@ -61,6 +71,73 @@ public unsafe sealed class CommandDef
     }
 
     public bool ArityOk(int argc) => Arity > 0 ? argc == Arity : argc >= -Arity;
+
+    public bool MovableKeys => NumKeysIndex > 0;
+
+    public bool HasKeys => FirstKey > 0 || NumKeysIndex > 0;
+
+    /// <summary>
+    /// The argv indexes of the keys of one call of this command (Redis's getKeysFromCommandWithSpecs),
+    /// argv[i] being <c>args.Get(start + i)</c> (COMMAND GETKEYS passes its own arguments from 2, the
+    /// scripting engine a call's from 0). Writes at most argc indexes into <paramref name="keys"/> and
+    /// returns how many. 0 for a numkeys out of range: as Redis, the command itself will reply with an
+    /// error. The caller checked the arity.
+    /// </summary>
+    public int GetKeys(Protocol.ArgList args, int start, Span<int> keys)
+    {
+        int argc = args.Count - start;
+        int n = 0;
+        if (!MovableKeys)
+        {
+            if (FirstKey == 0) return 0;
+            int last = LastKey < 0 ? argc + LastKey : LastKey;
+            for (int k = FirstKey; k <= last && k < argc; k += KeyStep) keys[n++] = k;
+            return n;
+        }
+        if (NumKeysIndex >= argc) return 0;
+        var text = args.Get(start + NumKeysIndex);
+        int first = NumKeysIndex + 1;
+        // Redis first reads the key specs: numkeys by string2ll, then the fixed keys and the counted ones
+        // in argument order, provided they all lie within the arguments...
+        if (Numbers.TryParseInt64(text, out long num) && num >= 0)
+        {
+            int lastCounted = first + unchecked((int)num) - 1; // C's (int) cast, as Redis
+            if (lastCounted < argc && lastCounted >= first)
+            {
+                if (FirstKey > 0) keys[n++] = FirstKey;
+                for (int k = first; k <= lastCounted; k++) keys[n++] = k;
+                return n;
+            }
+        }
+        // ...and when they do not, falls back to the command's getkeys function, which reads numkeys
+        // with atoi and lists the destination last.
+        int count = Atoi(text);
+        if (count < 1 || count > argc - first) return 0;
+        for (int k = first; k < first + count; k++) keys[n++] = k;
+        if (FirstKey > 0) keys[n++] = FirstKey;
+        return n;
+    }
+
+    /// <summary>C's atoi as glibc does it: (int)strtol, leading spaces and a sign allowed, digits up to the
+    /// first other byte, saturated to the long range before the cast.</summary>
+    static int Atoi(ReadOnlySpan<byte> s)
+    {
+        int i = 0;
+        while (i < s.Length && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r'))) i++;
+        bool negative = false;
+        if (i < s.Length && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
+        ulong v = 0;
+        bool overflow = false;
+        for (; i < s.Length && s[i] >= '0' && s[i] <= '9'; i++)
+        {
+            if (v > (ulong.MaxValue - 9) / 10) overflow = true;
+            else v = v * 10 + (ulong)(s[i] - '0');
+        }
+        long l;
+        if (negative) l = overflow || v > (ulong)long.MaxValue + 1 ? long.MinValue : unchecked(-(long)v);
+        else l = overflow || v > long.MaxValue ? long.MaxValue : (long)v;
+        return unchecked((int)l);
+    }
 
     /// <summary>Redis's flag words, as COMMAND INFO lists them.</summary>
     public IEnumerable<string> FlagNames()
@@ -77,5 +154,7 @@ public unsafe sealed class CommandDef
         if ((Flags & CommandFlags.SkipMonitor) != 0) yield return "skip_monitor";
         if ((Flags & CommandFlags.NoAuth) != 0) yield return "no_auth";
         if ((Flags & CommandFlags.Fast) != 0) yield return "fast";
+        if ((Flags & CommandFlags.NoMandatoryKeys) != 0) yield return "no_mandatory_keys";
+        if (MovableKeys) yield return "movablekeys";
     }
 }

@@ -11,8 +11,8 @@ namespace NativeKv.Engine.Commands;
 public static unsafe class CommandTable
 {
     internal static CommandDef Row(string name, int arity, CommandFlags flags, int first, int last, int step,
-        delegate*<ref CommandContext, void> handler, string group, string summary, string since = "1.0.0") =>
-        new(name, arity, flags, first, last, step, handler, group, summary, since);
+        delegate*<ref CommandContext, void> handler, string group, string summary, string since = "1.0.0", int numKeys = 0) =>
+        new(name, arity, flags, first, last, step, handler, group, summary, since, numKeys);
 
     internal static CommandDef Parent(string name, int arity, CommandFlags flags, string group, string summary, params CommandDef[] subs) =>
         Parent(name, arity, flags, &NoHandler, group, summary, subs);

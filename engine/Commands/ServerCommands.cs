@@ -161,41 +161,48 @@ public static unsafe class ServerCommands
         w.WriteSetHeader(cats.Count);
         foreach (var cat in cats) w.WriteSimpleString(Encoding.ASCII.GetBytes("@" + cat));
         w.WriteEmptyArray(); // tips
+        // Key specifications in Redis 7's shape: a range from an index for the fixed keys, a "keynum"
+        // (count argument, then the keys) for the movable ones.
+        w.WriteArrayHeader((cmd.FirstKey > 0 ? 1 : 0) + (cmd.MovableKeys ? 1 : 0));
         if (cmd.FirstKey > 0)
         {
-            // One key specification in Redis 7's shape: begin_search index, find_keys range.
-            w.WriteArrayHeader(1);
-            w.WriteMapHeader(3);
-            w.WriteBulk("flags");
-            w.WriteSetHeader(0);
-            w.WriteBulk("begin_search");
-            w.WriteMapHeader(2);
-            w.WriteBulk("type");
-            w.WriteBulk("index");
-            w.WriteBulk("spec");
-            w.WriteMapHeader(1);
-            w.WriteBulk("index");
-            w.WriteInteger(cmd.FirstKey);
-            w.WriteBulk("find_keys");
-            w.WriteMapHeader(2);
-            w.WriteBulk("type");
-            w.WriteBulk("range");
-            w.WriteBulk("spec");
-            w.WriteMapHeader(3);
-            w.WriteBulk("lastkey");
-            w.WriteInteger(cmd.LastKey < 0 ? cmd.LastKey : cmd.LastKey - cmd.FirstKey);
-            w.WriteBulk("keystep");
-            w.WriteInteger(cmd.KeyStep);
-            w.WriteBulk("limit");
-            w.WriteInteger(0);
+            int lastKey = cmd.MovableKeys ? 0 : cmd.LastKey < 0 ? cmd.LastKey : cmd.LastKey - cmd.FirstKey;
+            WriteKeySpec(w, cmd.FirstKey, "range", "lastkey", lastKey, "keystep", cmd.KeyStep, "limit", 0);
         }
-        else w.WriteEmptyArray();
+        if (cmd.MovableKeys) WriteKeySpec(w, cmd.NumKeysIndex, "keynum", "keynumidx", 0, "firstkey", 1, "keystep", 1);
         if (cmd.Subcommands == null) w.WriteEmptyArray();
         else
         {
             w.WriteArrayHeader(cmd.Subcommands.Length);
             foreach (var sub in cmd.Subcommands) WriteCommandInfo(w, sub);
         }
+    }
+
+    static void WriteKeySpec(Protocol.RespWriter w, int index, string type, string k1, int v1, string k2, int v2, string k3, int v3)
+    {
+        w.WriteMapHeader(3);
+        w.WriteBulk("flags");
+        w.WriteSetHeader(0);
+        w.WriteBulk("begin_search");
+        w.WriteMapHeader(2);
+        w.WriteBulk("type");
+        w.WriteBulk("index");
+        w.WriteBulk("spec");
+        w.WriteMapHeader(1);
+        w.WriteBulk("index");
+        w.WriteInteger(index);
+        w.WriteBulk("find_keys");
+        w.WriteMapHeader(2);
+        w.WriteBulk("type");
+        w.WriteBulk(type);
+        w.WriteBulk("spec");
+        w.WriteMapHeader(3);
+        w.WriteBulk(k1);
+        w.WriteInteger(v1);
+        w.WriteBulk(k2);
+        w.WriteInteger(v2);
+        w.WriteBulk(k3);
+        w.WriteInteger(v3);
     }
 
     // COMMAND DOCS [command-name ...]
@@ -253,26 +260,26 @@ public static unsafe class ServerCommands
             c.Reply.WriteError("ERR Invalid command specified"u8);
             return;
         }
+        if (!cmd.HasKeys)
+        {
+            c.Reply.WriteError("ERR The command has no key arguments"u8);
+            return;
+        }
         int argc = c.Argc - 2;
         if (!cmd.ArityOk(argc))
         {
             c.Reply.WriteError("ERR Invalid number of arguments specified for command"u8);
             return;
         }
-        if (cmd.FirstKey == 0)
+        var keys = new int[argc];
+        int n = cmd.GetKeys(c.Args, 2, keys);
+        if (n == 0 && (cmd.Flags & CommandFlags.NoMandatoryKeys) == 0)
         {
-            c.Reply.WriteError("ERR The command has no key arguments"u8);
+            c.Reply.WriteError("ERR Invalid arguments specified for command"u8);
             return;
         }
-        int last = cmd.LastKey < 0 ? argc + cmd.LastKey : cmd.LastKey;
-        int at = c.Reply.BeginDeferredArray();
-        long n = 0;
-        for (int k = cmd.FirstKey; k <= last && k < argc; k += cmd.KeyStep)
-        {
-            c.Reply.WriteBulk(c.Arg(k + 2));
-            n++;
-        }
-        c.Reply.EndDeferredArray(at, n);
+        c.Reply.WriteArrayHeader(n);
+        for (int i = 0; i < n; i++) c.Reply.WriteBulk(c.Arg(keys[i] + 2));
     }
 
     // ---------------------------------------------------------------- CONFIG

@@ -27,7 +27,7 @@ public static unsafe class SetCommands
         CommandTable.Row("srandmember", -2, ReadOnly, 1, 1, 1, &SRandMember, "set", "Get one or multiple random members from a set"),
         CommandTable.Row("smove", 4, Write | Fast, 1, 2, 1, &SMove, "set", "Move a member from one set to another"),
         CommandTable.Row("sinter", -2, ReadOnly, 1, -1, 1, &SInter, "set", "Intersect multiple sets"),
-        CommandTable.Row("sintercard", -3, ReadOnly, 0, 0, 0, &SInterCard, "set", "Intersect multiple sets and return the cardinality of the result", "7.0.0"),
+        CommandTable.Row("sintercard", -3, ReadOnly, 0, 0, 0, &SInterCard, "set", "Intersect multiple sets and return the cardinality of the result", "7.0.0", numKeys: 1),
         CommandTable.Row("sinterstore", -3, Write | DenyOom, 1, -1, 1, &SInterStore, "set", "Intersect multiple sets and store the resulting set in a key"),
         CommandTable.Row("sunion", -2, ReadOnly, 1, -1, 1, &SUnion, "set", "Add multiple sets"),
         CommandTable.Row("sunionstore", -3, Write | DenyOom, 1, -1, 1, &SUnionStore, "set", "Add multiple sets and store the resulting set in a key"),
