@@ -117,7 +117,7 @@ newer_source() {
     local ref="${1:-$BIN}"
     {
         find engine server interop \( -name obj -o -name bin \) -prune -o -type f \
-            \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' \) \
+            \( -name '*.cs' -o -name '*.lua' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' \) \
             -newer "$ref" -print
         find . -maxdepth 1 -type f -name '*.props' -newer "$ref" -print
     } 2>/dev/null | head -n1 || true

@@ -35,6 +35,20 @@ public sealed class ServerState : IDisposable
     /// <summary>Called after CONFIG SET changed parameters, so that running parts pick them up.</summary>
     public Action? ConfigChanged;
 
+    /// <summary>Runs EVAL/FCALL and keeps the script caches (the Lua host in interop/); null when the
+    /// server runs without scripting (the script commands then answer an error).</summary>
+    public Scripting.IScriptHost? ScriptHost;
+
+    /// <summary>The scripts running now: their held shard locks (for -BUSY and the gate) and SCRIPT KILL.</summary>
+    public readonly Scripting.ScriptRegistry RunningScripts = new();
+
+    /// <summary>
+    /// Called when a script commits, before its locks are released, with the write commands it ran in
+    /// order ("effects, not source"): the AOF appends them as one MULTI/EXEC unit. Plain per-command
+    /// logging must skip clients with <see cref="Commands.ClientState.InScript"/> set.
+    /// </summary>
+    public Action<Scripting.ScriptEffects>? ScriptCommitted;
+
     /// <summary>Version text for INFO and --version.</summary>
     public static string Version => typeof(ServerState).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 

@@ -42,6 +42,18 @@ Log.Notice("oO0OoO0OoO0Oo NativeKv is starting oO0OoO0OoO0Oo");
 Log.Notice($"NativeKv version={ServerState.Version}, bits=64, pid={Environment.ProcessId}, just started");
 
 using var server = new ServerState(config);
+NativeKv.Interop.Lua.LuaHostLog.Sink = (level, message) =>
+{
+    switch (level)
+    {
+        case 0: Log.Debug(message); break;
+        case 1: Log.Verbose(message); break;
+        case 2: Log.Notice(message); break;
+        default: Log.Warning(message); break;
+    }
+};
+using var scripts = new NativeKv.Interop.ScriptHost(server);
+server.ScriptHost = scripts;
 var listener = new Listener(server);
 try
 {
@@ -79,6 +91,8 @@ Log.Notice($"Server initialized; ready to accept connections tcp on {string.Join
 
 stop.Wait();
 Log.Warning("User requested shutdown...");
+// Scripts still running are stopped (and rolled back) so that their locks do not hold up shutdown.
+server.RunningScripts.KillAll();
 listener.Stop(TimeSpan.FromSeconds(2));
 if (!string.IsNullOrEmpty(config.PidFile))
 {

@@ -88,6 +88,14 @@ public sealed class ClientState
     /// <summary>The list blocking registry's per-client state, reused across blocking commands.</summary>
     internal object? BlockState;
 
+    /// <summary>
+    /// True for the client a script runs its redis.call commands as. Such a client never waits: a
+    /// blocking command must answer at once as if it timed out (Redis's CLIENT_DENY_BLOCKING), and
+    /// per-command side paths (AOF logging, the script gate) skip it because the script's writes are
+    /// logged as one unit when it commits (ServerState.ScriptCommitted).
+    /// </summary>
+    public bool InScript;
+
     public long QueryBufferBytes;
     public long OutputBufferBytes;
 }

@@ -117,6 +117,7 @@ public static unsafe class CommandTable
         .. ObjectCommands.Rows,
         .. SetCommands.Rows,
         .. ZSetCommands.Rows,
+        .. ScriptCommands.Rows,
     ];
 
     /// <summary>Open-addressed lookup table (power of two, at most a quarter full: probes stay short).</summary>

@@ -1,5 +1,6 @@
 // Redis's processCommand: the checks every command shares, done once here and never in handlers —
-// lookup, unknown command, subcommand resolution, arity — then the handler and the statistics.
+// lookup, unknown command, subcommand resolution, arity — then the handler and the statistics. While a
+// script holds shard locks, commands pass through the script gate (answers -BUSY after the threshold).
 using System.Diagnostics;
 using System.Text;
 
@@ -31,11 +32,20 @@ public static unsafe class Dispatcher
             c.Reply.WriteError(Errors.WrongArity(cmd.Name));
             return;
         }
+        ExecuteResolved(ref c, cmd);
+    }
+
+    /// <summary>Runs a command already looked up and arity-checked (scripts' redis.call resolves the
+    /// command itself to apply its own rules first), with the statistics.</summary>
+    public static void ExecuteResolved(ref CommandContext c, CommandDef cmd)
+    {
         c.Command = cmd;
         // Over maxmemory: evict per policy first; if that cannot bring memory under the limit, refuse
         // commands that may grow memory (reads and deletes still run), as Redis's processCommand does.
+        // Not inside a script: it holds shard locks (eviction there could deadlock), and EVAL itself
+        // already passed here; the script refuses its deny-oom writes instead (ScriptTransaction.Call).
         var server = c.Server;
-        if (server.MaxMemory > 0 && Memory.MemoryCounters.Used > server.MaxMemory
+        if (server.MaxMemory > 0 && !c.Client.InScript && Memory.MemoryCounters.Used > server.MaxMemory
             && !Keyspace.Evictor.FreeMemoryIfNeeded(server.Store, server.MaxMemory, server.EvictionPolicy, server.EvictionSamples, ref server.EvictedKeys)
             && (cmd.Flags & CommandFlags.DenyOom) != 0)
         {
@@ -45,7 +55,10 @@ public static unsafe class Dispatcher
         }
         long start = c.Timestamp != 0 ? c.Timestamp : Stopwatch.GetTimestamp();
         long errorsBefore = c.Reply.ErrorCount;
-        cmd.Handler(ref c);
+        // While scripts hold shard locks, a command that needs one of them must not wait behind a
+        // script past busy-reply-threshold: the gate answers -BUSY instead (Scripting/ScriptGate.cs).
+        if (Volatile.Read(ref c.Server.RunningScripts.Active) == 0 || c.Client.InScript) cmd.Handler(ref c);
+        else Scripting.ScriptGate.Run(ref c, cmd);
         // Serve clients blocked on keys this command pushed to (Redis's handleClientsBlockedOnKeys),
         // now that it holds no locks. Inside MULTI/EXEC or a script the unit's end does it instead.
         if (c.Server.Blocking.HasReadyKeys && !c.Client.DenyBlocking) c.Server.Blocking.HandleReadyKeys();

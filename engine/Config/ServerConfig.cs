@@ -36,6 +36,10 @@ public sealed class ServerConfig
     public long ClientQueryBufferLimit = 1024L * 1024 * 1024;
     public int LuaWorkers = Environment.ProcessorCount;
     public long BusyReplyThreshold = 5000;
+
+    /// <summary>Heap limit of each Lua VM: a script that needs more fails with -OOM (and is rolled
+    /// back) instead of growing the server. 0 means no limit.</summary>
+    public long LuaMemoryLimit = 128L * 1024 * 1024;
     public bool ProtectedMode = true;
     public bool Daemonize;
     public int IoThreads = 1;
@@ -89,6 +93,7 @@ public sealed class ServerConfig
         new("lua-workers", false, c => c.LuaWorkers.ToString(CultureInfo.InvariantCulture), (c, a) => c.LuaWorkers = Int(a, 1, 256)),
         new("busy-reply-threshold", true, c => c.BusyReplyThreshold.ToString(CultureInfo.InvariantCulture), (c, a) => c.BusyReplyThreshold = Int(a, 0, int.MaxValue)),
         new("lua-time-limit", true, c => c.BusyReplyThreshold.ToString(CultureInfo.InvariantCulture), (c, a) => c.BusyReplyThreshold = Int(a, 0, int.MaxValue)),
+        new("lua-memory-limit", true, c => c.LuaMemoryLimit.ToString(CultureInfo.InvariantCulture), (c, a) => c.LuaMemoryLimit = Memory(a)),
         new("protected-mode", true, c => YesNo(c.ProtectedMode), (c, a) => c.ProtectedMode = Bool(a)),
         new("daemonize", false, c => YesNo(c.Daemonize), (c, a) => c.Daemonize = Bool(a) ? throw new ConfigException("daemonize yes is not supported: run NativeKv under a supervisor (systemd, a container runtime)") : false),
         new("list-max-listpack-size", true, c => Str(c.ListMaxListpackSize), (c, a) => c.ListMaxListpackSize = Int(a, int.MinValue, int.MaxValue)),

@@ -1,0 +1,96 @@
+// Every script transaction of the server (one per Lua VM), for the questions asked from other
+// threads: which running script holds a shard, has it run past busy-reply-threshold (-BUSY), and
+// SCRIPT KILL / FUNCTION KILL / shutdown. `Active` counts the scripts holding shard locks right now;
+// while it is zero, commands skip the script gate entirely (one volatile read).
+namespace NativeKv.Engine.Scripting;
+
+public sealed class ScriptRegistry
+{
+    ScriptTransaction[] _all = [];
+    readonly Lock _addLock = new();
+
+    /// <summary>Scripts currently holding at least one shard lock.</summary>
+    public int Active;
+
+    internal void Add(ScriptTransaction tx)
+    {
+        lock (_addLock)
+        {
+            var next = new ScriptTransaction[_all.Length + 1];
+            _all.CopyTo(next, 0);
+            next[^1] = tx;
+            Volatile.Write(ref _all, next);
+        }
+    }
+
+    internal ScriptTransaction[] All => Volatile.Read(ref _all);
+
+    /// <summary>The running script (other than <paramref name="self"/>) holding shard
+    /// <paramref name="index"/> of database <paramref name="db"/>, if any.</summary>
+    public ScriptTransaction? HolderOf(int db, int index, ScriptTransaction? self = null)
+    {
+        ulong bit = 1UL << index;
+        foreach (var tx in All)
+            if (!ReferenceEquals(tx, self) && (tx.HeldMask(db) & bit) != 0) return tx;
+        return null;
+    }
+
+    /// <summary>True when a running script holds any shard of <paramref name="db"/> in <paramref name="mask"/>.</summary>
+    public bool AnyHolds(int db, ulong mask)
+    {
+        foreach (var tx in All)
+            if ((tx.HeldMask(db) & mask) != 0) return true;
+        return false;
+    }
+
+    /// <summary>True when a running script holds any shard at all.</summary>
+    public bool AnyHoldsAnything()
+    {
+        foreach (var tx in All)
+            if (tx.HoldsAnything) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// SCRIPT KILL (<paramref name="kind"/> Eval) or FUNCTION KILL (Function): stops the scripts of
+    /// that kind running past the threshold. Returns the reply error, or null when some were killed.
+    /// Unlike Redis, a script that already wrote can be killed: its writes are rolled back.
+    /// </summary>
+    public string? Kill(ScriptKind kind, long thresholdMs)
+    {
+        int killed = 0;
+        bool otherKindBusy = false;
+        foreach (var tx in All)
+        {
+            if (!tx.IsBusy(thresholdMs)) continue;
+            if (tx.Kind != kind)
+            {
+                otherKindBusy = true;
+                continue;
+            }
+            tx.RequestKill();
+            killed++;
+        }
+        if (killed > 0) return null;
+        if (otherKindBusy)
+            return kind == ScriptKind.Eval
+                ? "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+                : "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+        return "NOTBUSY No scripts in execution right now.";
+    }
+
+    /// <summary>Stops every running script (shutdown).</summary>
+    public void KillAll()
+    {
+        foreach (var tx in All)
+            if (tx.IsRunning) tx.RequestKill();
+    }
+
+    /// <summary>A function running now, for FUNCTION STATS (null if none).</summary>
+    public ScriptTransaction? RunningFunction()
+    {
+        foreach (var tx in All)
+            if (tx.IsRunning && tx.Kind == ScriptKind.Function && tx.FunctionName != null) return tx;
+        return null;
+    }
+}

@@ -1,0 +1,663 @@
+// One running script's hold on the keyspace: what makes a script atomic (all or nothing), isolated
+// (nobody sees it half done) and serializable with other scripts and plain commands.
+//
+// Locks. Before the script starts, the shard locks of its declared keys (KEYS) are taken in the global
+// order (ascending shard ordinal) and held for its whole run: two-phase locking, so concurrent scripts
+// and commands on the same keys behave as if run one at a time. Every redis.call runs the ordinary
+// command handler through the dispatcher, as the script's own client; before it runs, each shard the
+// command touches (KeySpec) must be held. A key the script did not declare is in a shard it may not
+// hold: it tries that lock without waiting long (it holds others, so waiting could deadlock); if that
+// fails the script is rolled back, releases everything and is run again holding, in order, every shard
+// it needed so far. Each retry holds a strictly larger set; after a few the script holds every shard of
+// every database. Undeclared keys always work, at worst at the price of a re-run.
+//
+// Undo. Before a write command changes a key for the first time in this script, the key's entry (value,
+// type, encoding, TTL; aggregates deep-copied through the type's Clone hook) is copied into the shard's
+// arena, or "absent" is noted. FLUSHDB/FLUSHALL move whole shards' contents aside into spare shards,
+// SWAPDB notes the pair. On error or SCRIPT KILL the log is undone in reverse and the keyspace is
+// exactly as before the script; on success the copies are freed. Either way the locks are held until
+// the end, so no one ever sees the intermediate states.
+//
+// Effects. When the server has a ScriptCommitted hook (the AOF), the write commands that succeeded are
+// recorded and handed over at commit, before the locks are released, as one unit.
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using NativeKv.Engine.Commands;
+using NativeKv.Engine.Keyspace;
+using NativeKv.Engine.Memory;
+using NativeKv.Engine.Protocol;
+using ValueType = NativeKv.Engine.Keyspace.ValueType;
+
+namespace NativeKv.Engine.Scripting;
+
+public enum ScriptKind : byte
+{
+    Eval,
+    Function,
+}
+
+/// <summary>Implemented by the script host: stops the script's Lua code as soon as possible (SCRIPT
+/// KILL, shutdown, or a retry that makes finishing the current run pointless). Called from any thread.</summary>
+public interface IScriptInterrupt
+{
+    void Interrupt();
+}
+
+public enum CallStatus : byte
+{
+    /// <summary>The command ran; its reply (possibly an error reply) is in <see cref="ScriptTransaction.Reply"/>.</summary>
+    Ok,
+
+    /// <summary>The command was refused before running (unknown, arity, not allowed); the error is in Reply.</summary>
+    Refused,
+
+    /// <summary>The script must stop: it needs a lock it cannot take now (it will be re-run) or it was killed.</summary>
+    Abort,
+}
+
+public sealed unsafe class ScriptTransaction : IDisposable
+{
+    /// <summary>How long a script waits for the lock of a key it did not declare before it gives up and
+    /// re-runs with that shard locked in order. Waiting longer risks a deadlock cycle staying put for
+    /// that long; giving up too soon re-runs scripts for locks held by a short plain command.</summary>
+    const int UndeclaredLockWaitMs = 1;
+
+    /// <summary>Runs with a learned lock set before the script simply takes every shard of every database.</summary>
+    const int MaxAttemptsBeforeGlobalLock = 4;
+
+    readonly ServerState _server;
+    readonly Store _store;
+    readonly int _dbCount;
+
+    /// <summary>The client the script's commands run as (its own selected database and protocol).</summary>
+    public readonly ClientState Client = new() { InScript = true, Name = "lua" };
+
+    /// <summary>Where a redis.call command's reply is written, for the host to convert to Lua values.</summary>
+    public readonly RespWriter Reply = new(4096);
+
+    /// <summary>The arguments of the next redis.call, offsets into <see cref="ArgBytes"/>.</summary>
+    public readonly ArgList Args = new();
+    readonly NativeBuffer _argBytes = new(1024);
+    int _argLength;
+
+    // Locks: per database, a mask of held shards (read by other threads through the registry) and a
+    // mask of the shards a retry must take.
+    readonly ulong[] _held;
+    readonly ulong[] _want;
+    bool _wantAll;
+    bool _holdsAny;
+
+    // Undo log.
+    struct UndoRecord
+    {
+        public UndoKind Kind;
+        public int Db;
+        public int KeyOffset, KeyLength;
+        public ulong Hash;
+        public int NextSameHash;     // chain in _snapshotIndex, -1 at the end
+        public Entry* Snapshot;      // null: the key did not exist
+        public long Ttl;
+        public SlabArena? Arena;     // arena the snapshot was allocated from
+        public Shard? Spare;         // FlushedShard: the shard's previous contents
+        public int ShardIndex;
+        public int OtherDb;          // SwappedDbs
+    }
+
+    enum UndoKind : byte { Key, FlushedShard, SwappedDbs }
+
+    UndoRecord[] _undo = new UndoRecord[16];
+    int _undoCount;
+    readonly NativeBuffer _undoKeys = new(1024);
+    int _undoKeysLength;
+    readonly Dictionary<(int Db, ulong Hash), int> _snapshotIndex = new();
+
+    readonly ScriptEffects _effects = new();
+    bool _recordEffects;
+
+    // Registry state, read by other threads (gate, SCRIPT KILL).
+    volatile int _running;
+    long _startTimestamp;          // Stopwatch ticks when the script started running (0 while acquiring)
+    long _generation;
+    long _killGeneration = -1;
+    volatile bool _retryRequested;
+
+    public ScriptKind Kind { get; private set; }
+    public bool ReadOnly { get; private set; }
+    public bool AllowOom { get; set; }
+
+    /// <summary>The function's name while an FCALL runs (FUNCTION STATS).</summary>
+    public string? FunctionName { get; set; }
+
+    /// <summary>The script's command line for FUNCTION STATS (set by the host).</summary>
+    public IScriptInterrupt? Interrupt { get; set; }
+
+    /// <summary>How many times the current script has been started (1 on the first run).</summary>
+    public int Attempt { get; private set; }
+
+    public ScriptTransaction(ServerState server)
+    {
+        _server = server;
+        _store = server.Store;
+        _dbCount = _store.Databases.Length;
+        _held = new ulong[_dbCount];
+        _want = new ulong[_dbCount];
+        server.RunningScripts.Add(this);
+    }
+
+    public bool IsRunning => _running != 0;
+
+    /// <summary>True once SCRIPT KILL (or shutdown) asked this run to stop.</summary>
+    public bool KillRequested => Volatile.Read(ref _killGeneration) == Volatile.Read(ref _generation);
+
+    /// <summary>True when the run must be abandoned and started again with more locks.</summary>
+    public bool RetryRequested => _retryRequested;
+
+    /// <summary>Milliseconds since the script started running (0 while it waits for its locks).</summary>
+    public long ElapsedMs
+    {
+        get
+        {
+            long start = Volatile.Read(ref _startTimestamp);
+            return start == 0 ? 0 : (Stopwatch.GetTimestamp() - start) * 1000 / Stopwatch.Frequency;
+        }
+    }
+
+    /// <summary>Held shard mask in <paramref name="db"/> (any thread).</summary>
+    internal ulong HeldMask(int db) => _running != 0 ? Volatile.Read(ref _held[db]) : 0;
+
+    internal bool HoldsAnything => _running != 0 && _holdsAny;
+
+    /// <summary>True when this script has run longer than busy-reply-threshold (a value of 0 or less
+    /// disables the threshold, as in Redis).</summary>
+    public bool IsBusy(long thresholdMs) => _running != 0 && thresholdMs > 0 && ElapsedMs >= thresholdMs;
+
+    // ---------------------------------------------------------------- begin / retry / end
+
+    /// <summary>
+    /// Starts a script for the client of <paramref name="caller"/>: takes the shard locks of the keys
+    /// in caller arguments [firstKey, firstKey + numKeys) in order. Returns false, having written -BUSY
+    /// into the caller's reply, when a script that holds one of them has run past the threshold.
+    /// </summary>
+    public bool Begin(ref CommandContext caller, int firstKey, int numKeys, ScriptKind kind, bool readOnly)
+    {
+        Kind = kind;
+        ReadOnly = readOnly;
+        AllowOom = false;
+        Attempt = 1;
+        Client.Db = caller.Client.Db;
+        _recordEffects = _server.ScriptCommitted != null;
+        _retryRequested = false;
+        Interlocked.Increment(ref _generation);
+        var db = _store.Databases[Client.Db];
+        for (int i = 0; i < numKeys; i++)
+        {
+            ulong h = db.Hash(caller.Arg(firstKey + i));
+            _want[Client.Db] |= 1UL << (int)(h >> (64 - Database.ShardBits));
+        }
+        _running = 1;
+        if (!AcquireWanted(out ScriptKind busyKind))
+        {
+            WriteBusy(caller.Reply, busyKind);
+            End();
+            return false;
+        }
+        Volatile.Write(ref _startTimestamp, Stopwatch.GetTimestamp());
+        return true;
+    }
+
+    /// <summary>
+    /// After a run that asked for a retry (and was rolled back): releases everything and takes, in
+    /// order, every shard the script needed so far. Returns false (BUSY written) like Begin.
+    /// </summary>
+    public bool Retry(RespWriter callerReply)
+    {
+        Debug.Assert(_undoCount == 0, "retry without rollback");
+        ReleaseAll();
+        Attempt++;
+        if (Attempt > MaxAttemptsBeforeGlobalLock) _wantAll = true;
+        _retryRequested = false;
+        Volatile.Write(ref _startTimestamp, 0);
+        if (!AcquireWanted(out ScriptKind busyKind))
+        {
+            WriteBusy(callerReply, busyKind);
+            End();
+            return false;
+        }
+        Volatile.Write(ref _startTimestamp, Stopwatch.GetTimestamp());
+        return true;
+    }
+
+    /// <summary>Makes the writes permanent: hands the effects to the AOF hook, frees the undo copies.</summary>
+    public void Commit()
+    {
+        if (_recordEffects && _effects.Count > 0) _server.ScriptCommitted?.Invoke(_effects);
+        for (int i = 0; i < _undoCount; i++) Discard(ref _undo[i]);
+        ClearUndo();
+    }
+
+    /// <summary>Undoes every write of the run, newest first.</summary>
+    public void Rollback()
+    {
+        for (int i = _undoCount - 1; i >= 0; i--) Restore(ref _undo[i]);
+        ClearUndo();
+    }
+
+    /// <summary>Ends the script: releases the locks and leaves the registry. Call after Commit or Rollback.</summary>
+    public void End()
+    {
+        if (_undoCount != 0) Rollback();
+        ReleaseAll();
+        Array.Clear(_want);
+        _wantAll = false;
+        Volatile.Write(ref _startTimestamp, 0);
+        _running = 0;
+        FunctionName = null;
+        Reply.Clear();
+        Reply.TrimIfLarge();
+        _effects.TrimIfLarge();
+    }
+
+    void ClearUndo()
+    {
+        _undoCount = 0;
+        _undoKeysLength = 0;
+        if (_snapshotIndex.Count > 0) _snapshotIndex.Clear();
+        _effects.Clear();
+        if (_undo.Length > 4096) _undo = new UndoRecord[16];
+    }
+
+    // ---------------------------------------------------------------- kill
+
+    /// <summary>Asks the current run to stop (SCRIPT KILL / FUNCTION KILL / shutdown). Any thread.</summary>
+    public void RequestKill()
+    {
+        Volatile.Write(ref _killGeneration, Volatile.Read(ref _generation));
+        Interrupt?.Interrupt();
+    }
+
+    // ---------------------------------------------------------------- redis.call
+
+    /// <summary>Clears the argument list before the host adds a command's arguments.</summary>
+    public void ResetArgs()
+    {
+        Args.Count = 0;
+        _argLength = 0;
+        Args.Base = _argBytes.Pointer;
+    }
+
+    /// <summary>Appends one argument (copied) to the next command.</summary>
+    public void AddArg(ReadOnlySpan<byte> arg)
+    {
+        if (_argLength + arg.Length > _argBytes.Capacity)
+        {
+            _argBytes.Resize((int)Math.Min(int.MaxValue - 64, Math.Max(_argBytes.Capacity * 2L, (long)_argLength + arg.Length)), _argLength);
+            Args.Base = _argBytes.Pointer;
+        }
+        arg.CopyTo(new Span<byte>(_argBytes.Pointer + _argLength, arg.Length));
+        Args.Add(_argLength, arg.Length);
+        _argLength += arg.Length;
+    }
+
+    /// <summary>
+    /// Runs the command in <see cref="Args"/> as the script's client, with the script rules first
+    /// (Redis's scriptCall): unknown command, arity, not allowed from scripts, writes from read-only
+    /// scripts, OOM. The reply (or the refusal) is left in <see cref="Reply"/>.
+    /// </summary>
+    public CallStatus Call()
+    {
+        Reply.Clear();
+        if (_retryRequested || KillRequested) return Abort();
+        CommandDef? cmd = CommandTable.Lookup(Args.Get(0));
+        if (cmd != null && cmd.Subcommands != null && Args.Count >= 2) cmd = CommandTable.LookupSub(cmd, Args.Get(1));
+        if (cmd == null) return Refuse("ERR Unknown Redis command called from script"u8);
+        if (!cmd.ArityOk(Args.Count)) return Refuse("ERR Wrong number of args calling Redis command from script"u8);
+        if ((cmd.Flags & CommandFlags.NoScript) != 0) return Refuse("ERR This Redis command is not allowed from script"u8);
+        bool write = (cmd.Flags & CommandFlags.Write) != 0;
+        if (write && ReadOnly) return Refuse("ERR Write commands are not allowed from read-only scripts."u8);
+        if ((cmd.Flags & CommandFlags.DenyOom) != 0 && !AllowOom && _server.MaxMemory > 0 && MemoryCounters.Used > _server.MaxMemory)
+            return Refuse(Errors.Oom);
+
+        var visitor = new LockAndSnapshot { Tx = this, Write = write, SwapDb = write && IsSwapDb(cmd) };
+        KeySpec.Visit(cmd, Args, Client.Db, _dbCount, ref visitor);
+        if (!visitor.Ok)
+        {
+            _retryRequested = true;
+            Interrupt?.Interrupt();
+            return Abort();
+        }
+        long errors = Reply.ErrorCount;
+        var ctx = new CommandContext(_server, Client, Reply, Args);
+        Dispatcher.ExecuteResolved(ref ctx, cmd);
+        Client.Suspended = false; // a blocking command must not wait inside a script (InScript); never park here
+        if (write && _recordEffects && Reply.ErrorCount == errors) _effects.Add(Client.Db, Args);
+        return CallStatus.Ok;
+    }
+
+    CallStatus Refuse(ReadOnlySpan<byte> error)
+    {
+        Reply.WriteError(error);
+        return CallStatus.Refused;
+    }
+
+    CallStatus Abort()
+    {
+        Reply.Clear();
+        Reply.WriteError(KillRequested ? "ERR Script killed by user with SCRIPT KILL..."u8 : "ERR script interrupted to take more locks"u8);
+        return CallStatus.Abort;
+    }
+
+    static CommandDef? s_swapdb;
+
+    static bool IsSwapDb(CommandDef cmd) => ReferenceEquals(cmd, s_swapdb ??= CommandTable.Lookup("swapdb"u8));
+
+    struct LockAndSnapshot : IKeyVisitor
+    {
+        public ScriptTransaction Tx;
+        public bool Write;
+        public bool SwapDb;
+        public bool Failed;
+
+        public readonly bool Ok => !Failed;
+
+        public void Key(int db, ReadOnlySpan<byte> key)
+        {
+            if (Failed) return;
+            if (!Tx.EnsureKey(db, key, Write)) Failed = true;
+        }
+
+        public void WholeDatabase(int db)
+        {
+            if (Failed) return;
+            if (!Tx.EnsureWholeDatabase(db, Write)) Failed = true;
+        }
+
+        public void AllDatabases()
+        {
+            if (Failed) return;
+            for (int db = 0; db < Tx._dbCount && !Failed; db++)
+                if (!Tx.EnsureWholeDatabase(db, Write && !SwapDb)) Failed = true;
+            if (!Failed && SwapDb) Tx.NoteSwapDb();
+        }
+    }
+
+    // ---------------------------------------------------------------- locks
+
+    bool EnsureKey(int db, ReadOnlySpan<byte> key, bool write)
+    {
+        var database = _store.Databases[db];
+        ulong h = database.Hash(key);
+        int index = (int)(h >> (64 - Database.ShardBits));
+        var shard = database.Shards[index];
+        if ((_held[db] & (1UL << index)) == 0 && !TryLockUndeclared(db, index, shard)) return false;
+        if (write) SnapshotKey(db, shard, key, h);
+        return true;
+    }
+
+    bool EnsureWholeDatabase(int db, bool write)
+    {
+        var database = _store.Databases[db];
+        for (int i = 0; i < Database.ShardCount; i++)
+            if ((_held[db] & (1UL << i)) == 0 && !TryLockUndeclared(db, i, database.Shards[i])) return false;
+        if (write)
+            for (int i = 0; i < Database.ShardCount; i++) FlushAside(db, i, database.Shards[i]);
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    bool TryLockUndeclared(int db, int index, Shard shard)
+    {
+        _want[db] |= 1UL << index;
+        if (!shard.Lock.TryEnter(UndeclaredLockWaitMs)) return false;
+        MarkHeld(db, index);
+        return true;
+    }
+
+    void MarkHeld(int db, int index)
+    {
+        Volatile.Write(ref _held[db], _held[db] | (1UL << index));
+        if (!_holdsAny)
+        {
+            _holdsAny = true;
+            Interlocked.Increment(ref _server.RunningScripts.Active);
+        }
+    }
+
+    /// <summary>Takes every wanted shard in the global order, waiting (with -BUSY detection).</summary>
+    bool AcquireWanted(out ScriptKind busyKind)
+    {
+        busyKind = ScriptKind.Eval;
+        for (int db = 0; db < _dbCount; db++)
+        {
+            ulong want = _wantAll ? ulong.MaxValue : _want[db];
+            if (_wantAll) _want[db] = ulong.MaxValue;
+            var database = _store.Databases[db];
+            while (want != 0)
+            {
+                int i = System.Numerics.BitOperations.TrailingZeroCount(want);
+                want &= want - 1;
+                if ((_held[db] & (1UL << i)) != 0) continue;
+                if (!ScriptGate.AcquireTimed(_server, database.Shards[i], db, i, this, out busyKind))
+                {
+                    ReleaseAll();
+                    return false;
+                }
+                MarkHeld(db, i);
+            }
+        }
+        return true;
+    }
+
+    void ReleaseAll()
+    {
+        if (!_holdsAny) return;
+        for (int db = _dbCount - 1; db >= 0; db--)
+        {
+            ulong m = _held[db];
+            if (m == 0) continue;
+            Volatile.Write(ref _held[db], 0);
+            var shards = _store.Databases[db].Shards;
+            while (m != 0)
+            {
+                int i = 63 - System.Numerics.BitOperations.LeadingZeroCount(m);
+                m &= ~(1UL << i);
+                shards[i].Lock.Exit();
+            }
+        }
+        _holdsAny = false;
+        Interlocked.Decrement(ref _server.RunningScripts.Active);
+    }
+
+    internal static void WriteBusy(RespWriter reply, ScriptKind kind) =>
+        reply.WriteError(kind == ScriptKind.Function
+            ? "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."u8
+            : "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."u8);
+
+    // ---------------------------------------------------------------- undo log
+
+    ref UndoRecord NewRecord(UndoKind kind, int db)
+    {
+        if (_undoCount == _undo.Length) Array.Resize(ref _undo, _undo.Length * 2);
+        ref var r = ref _undo[_undoCount++];
+        r = default;
+        r.Kind = kind;
+        r.Db = db;
+        r.NextSameHash = -1;
+        r.Ttl = -1;
+        return ref r;
+    }
+
+    /// <summary>Undo records a run keeps before it indexes them by key: below this, a linear scan of
+    /// the records is cheaper than a hash lookup (the common script writes a handful of keys).</summary>
+    const int LinearScanRecords = 8;
+
+    /// <summary>Copies the key's current entry (or notes its absence) unless this run already did.</summary>
+    void SnapshotKey(int db, Shard shard, ReadOnlySpan<byte> key, ulong hash)
+    {
+        if (FindKeyRecord(db, key, hash)) return;
+        int keyOffset = StoreUndoKey(key);
+        int index = _undoCount;
+        ref var rec = ref NewRecord(UndoKind.Key, db);
+        rec.Hash = hash;
+        rec.KeyOffset = keyOffset;
+        rec.KeyLength = key.Length;
+        rec.Arena = shard.Arena;
+        Entry* e = shard.Find(key, (uint)hash);
+        if (e != null)
+        {
+            nuint size = Entry.AllocationSize(e->KeyLength, e->ValueLength);
+            Entry* copy = (Entry*)shard.Arena.Alloc(size);
+            Buffer.MemoryCopy(e, copy, (long)size, (long)size);
+            copy->Next = copy->LruPrev = copy->LruNext = null;
+            copy->ExpireSlot = -1;
+            if (e->Type != ValueType.String)
+            {
+                var clone = ValueTypeHooks.Clone[(int)e->Type];
+                if (clone == null) throw new InvalidOperationException($"value type {e->Type} has no Clone hook: scripts cannot undo writes to it");
+                Entry.Object(copy) = clone(shard.Arena, e);
+            }
+            rec.Snapshot = copy;
+            rec.Ttl = shard.GetExpire(e);
+        }
+        if (_undoCount > LinearScanRecords)
+        {
+            if (_snapshotIndex.Count == 0)
+            {
+                for (int i = 0; i < index; i++) IndexRecord(i);
+            }
+            IndexRecord(index);
+        }
+    }
+
+    void IndexRecord(int i)
+    {
+        ref var r = ref _undo[i];
+        if (r.Kind != UndoKind.Key) return;
+        r.NextSameHash = _snapshotIndex.TryGetValue((r.Db, r.Hash), out int head) ? head : -1;
+        _snapshotIndex[(r.Db, r.Hash)] = i;
+    }
+
+    bool FindKeyRecord(int db, ReadOnlySpan<byte> key, ulong hash)
+    {
+        if (_snapshotIndex.Count == 0)
+        {
+            for (int i = 0; i < _undoCount; i++)
+                if (IsRecordOf(ref _undo[i], db, key, hash)) return true;
+            return false;
+        }
+        if (!_snapshotIndex.TryGetValue((db, hash), out int head)) return false;
+        for (int i = head; i >= 0; i = _undo[i].NextSameHash)
+            if (IsRecordOf(ref _undo[i], db, key, hash)) return true;
+        return false;
+    }
+
+    bool IsRecordOf(ref UndoRecord r, int db, ReadOnlySpan<byte> key, ulong hash) =>
+        r.Kind == UndoKind.Key && r.Hash == hash && r.Db == db && r.KeyLength == key.Length
+        && key.SequenceEqual(new ReadOnlySpan<byte>(_undoKeys.Pointer + r.KeyOffset, r.KeyLength));
+
+    int StoreUndoKey(ReadOnlySpan<byte> key)
+    {
+        if (_undoKeysLength + key.Length > _undoKeys.Capacity)
+            _undoKeys.Resize((int)Math.Min(int.MaxValue - 64, Math.Max(_undoKeys.Capacity * 2L, (long)_undoKeysLength + key.Length)), _undoKeysLength);
+        int at = _undoKeysLength;
+        key.CopyTo(new Span<byte>(_undoKeys.Pointer + at, key.Length));
+        _undoKeysLength += key.Length;
+        return at;
+    }
+
+    /// <summary>Before FLUSHDB/FLUSHALL: moves the shard's contents into a spare shard (the flush then
+    /// clears an empty shard); a rollback swaps them back.</summary>
+    void FlushAside(int db, int index, Shard shard)
+    {
+        if (shard.Count == 0) return; // later writes to it are covered by key snapshots
+        var spare = new Shard(shard.Ordinal);
+        shard.SwapContents(spare);
+        ref var r = ref NewRecord(UndoKind.FlushedShard, db);
+        r.ShardIndex = index;
+        r.Spare = spare;
+    }
+
+    void NoteSwapDb()
+    {
+        if (!Numbers.TryParseInt64(Args.Get(1), out long a) || !Numbers.TryParseInt64(Args.Get(2), out long b)) return;
+        if (a < 0 || b < 0 || a >= _dbCount || b >= _dbCount || a == b) return;
+        ref var r = ref NewRecord(UndoKind.SwappedDbs, (int)a);
+        r.OtherDb = (int)b;
+    }
+
+    void Restore(ref UndoRecord r)
+    {
+        switch (r.Kind)
+        {
+            case UndoKind.Key:
+            {
+                var key = new ReadOnlySpan<byte>(_undoKeys.Pointer + r.KeyOffset, r.KeyLength);
+                var database = _store.Databases[r.Db];
+                var shard = database.Shards[(int)(r.Hash >> (64 - Database.ShardBits))];
+                Entry* current = shard.Find(key, (uint)r.Hash);
+                if (current != null) shard.Delete(current);
+                Entry* snap = r.Snapshot;
+                if (snap != null)
+                {
+                    Entry* n = shard.Insert(key, (uint)r.Hash, snap->Type, snap->ValueLength);
+                    n->Encoding = snap->Encoding;
+                    n->Lfu = snap->Lfu;
+                    n->LruClock = snap->LruClock;
+                    new ReadOnlySpan<byte>(Entry.ValueOf(snap), snap->ValueLength).CopyTo(Entry.Value(n));
+                    if (r.Ttl >= 0) shard.SetExpire(n, r.Ttl);
+                    // The aggregate structure (if any) now belongs to the restored entry: free only the copy's cell.
+                    r.Arena!.Free(snap, Entry.AllocationSize(snap->KeyLength, snap->ValueLength));
+                }
+                break;
+            }
+            case UndoKind.FlushedShard:
+            {
+                var shard = _store.Databases[r.Db].Shards[r.ShardIndex];
+                shard.Clear();
+                shard.SwapContents(r.Spare!);
+                r.Spare!.Clear();
+                break;
+            }
+            case UndoKind.SwappedDbs:
+            {
+                var a = _store.Databases[r.Db];
+                var b = _store.Databases[r.OtherDb];
+                for (int i = 0; i < Database.ShardCount; i++) a.Shards[i].SwapContents(b.Shards[i]);
+                break;
+            }
+        }
+        r.Snapshot = null;
+        r.Spare = null;
+        r.Arena = null;
+    }
+
+    void Discard(ref UndoRecord r)
+    {
+        if (r.Kind == UndoKind.Key && r.Snapshot != null)
+        {
+            Entry* snap = r.Snapshot;
+            if (snap->Type != ValueType.String)
+            {
+                var free = ValueTypeHooks.Free[(int)snap->Type];
+                if (free != null) free(r.Arena!, snap);
+            }
+            r.Arena!.Free(snap, Entry.AllocationSize(snap->KeyLength, snap->ValueLength));
+        }
+        else if (r.Kind == UndoKind.FlushedShard)
+        {
+            r.Spare!.Clear();
+        }
+        r.Snapshot = null;
+        r.Spare = null;
+        r.Arena = null;
+    }
+
+    public void Dispose()
+    {
+        End();
+        Reply.Dispose();
+        Args.Dispose();
+        _argBytes.Dispose();
+        _undoKeys.Dispose();
+        _effects.Dispose();
+    }
+}
