@@ -55,11 +55,48 @@ public sealed class ScriptHost : IScriptHost, IDisposable
     Library[] _librarySnapshot = [];
     long _functionGeneration;
 
+    /// <summary>How often the watchdog looks for threads held by long scripts (and gate waiters).</summary>
+    const int WatchdogPeriodMs = 10;
+
+    /// <summary>A script running this long is treated as holding its thread (the pool compensates).</summary>
+    const int LongScriptMs = 20;
+
+    // A dedicated thread, not a Timer: timer callbacks run on the very thread pool it must unstarve.
+    readonly Thread _watchdog;
+    volatile bool _stopping;
+    readonly int _baseMinWorkers, _baseMinIo;
+    int _compensation;
+
     public ScriptHost(ServerState server)
     {
         Server = server;
         int workers = Math.Clamp(server.Config.LuaWorkers, 1, MaxPooledVms);
         for (int i = 0; i < workers; i++) Return(CreateVm());
+        ThreadPool.GetMinThreads(out _baseMinWorkers, out _baseMinIo);
+        _watchdog = new Thread(() =>
+        {
+            while (!_stopping)
+            {
+                Thread.Sleep(WatchdogPeriodMs);
+                Compensate();
+            }
+        }) { IsBackground = true, Name = "nativekv-lua-watchdog" };
+        _watchdog.Start();
+    }
+
+    /// <summary>
+    /// Scripts run inline on thread-pool threads, so a long script holds its thread, and so does a
+    /// command waiting in the script gate. The pool only adds threads slowly when all are busy; this
+    /// watchdog raises its minimum by the number of threads held that way (and lowers it again), so the
+    /// clients that do not touch a long script's keys are served at once.
+    /// </summary>
+    void Compensate()
+    {
+        var scripts = Server.RunningScripts;
+        int held = scripts.RunningLongerThan(LongScriptMs) + Volatile.Read(ref scripts.GateWaiters);
+        if (held == _compensation) return;
+        _compensation = held;
+        ThreadPool.SetMinThreads(_baseMinWorkers + held, _baseMinIo);
     }
 
     /// <summary>Per-VM memory limit in bytes (lua-memory-limit; 0 = none).</summary>
@@ -396,6 +433,7 @@ public sealed class ScriptHost : IScriptHost, IDisposable
 
     public void Dispose()
     {
+        _stopping = true;
         Server.RunningScripts.KillAll();
         lock (_poolLock)
         {

@@ -110,7 +110,10 @@ public sealed class Listener
         }
         var conn = new Connection(client, _server, this);
         _connections[conn] = 0;
-        conn.Start();
+        // Not inline: a first receive that completes at once would run the client's commands on the
+        // accept loop, and a long command (a script that loops, a wait for a script's lock) would stop
+        // the server from accepting anyone else.
+        ThreadPool.UnsafeQueueUserWorkItem(static c => c.Start(), conn, preferLocal: false);
         return true;
     }
 

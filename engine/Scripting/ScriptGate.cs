@@ -58,15 +58,24 @@ public static unsafe class ScriptGate
     {
         busyKind = ScriptKind.Eval;
         if (shard.Lock.TryEnter()) return true;
-        while (true)
+        var scripts = server.RunningScripts;
+        Interlocked.Increment(ref scripts.GateWaiters);
+        try
         {
-            if (shard.Lock.TryEnter(WaitSliceMs)) return true;
-            var holder = server.RunningScripts.HolderOf(db, index, self);
-            if (holder != null && holder.IsBusy(server.Config.BusyReplyThreshold))
+            while (true)
             {
-                busyKind = holder.Kind;
-                return false;
+                if (shard.Lock.TryEnter(WaitSliceMs)) return true;
+                var holder = scripts.HolderOf(db, index, self);
+                if (holder != null && holder.IsBusy(server.Config.BusyReplyThreshold))
+                {
+                    busyKind = holder.Kind;
+                    return false;
+                }
             }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref scripts.GateWaiters);
         }
     }
 

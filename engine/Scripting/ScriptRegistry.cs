@@ -12,6 +12,18 @@ public sealed class ScriptRegistry
     /// <summary>Scripts currently holding at least one shard lock.</summary>
     public int Active;
 
+    /// <summary>Threads waiting in the script gate for a lock a running script holds.</summary>
+    public int GateWaiters;
+
+    /// <summary>Scripts that have been running for at least <paramref name="ms"/> milliseconds.</summary>
+    public int RunningLongerThan(long ms)
+    {
+        int n = 0;
+        foreach (var tx in All)
+            if (tx.IsRunning && tx.ElapsedMs >= ms) n++;
+        return n;
+    }
+
     internal void Add(ScriptTransaction tx)
     {
         lock (_addLock)

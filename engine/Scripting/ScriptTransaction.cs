@@ -568,7 +568,9 @@ public sealed unsafe class ScriptTransaction : IDisposable
     /// clears an empty shard); a rollback swaps them back.</summary>
     void FlushAside(int db, int index, Shard shard)
     {
-        if (shard.Count == 0) return; // later writes to it are covered by key snapshots
+        // An empty shard needs no copy (later writes to it are covered by key snapshots) unless its
+        // arena holds snapshot copies taken earlier in this script: the flush would free them.
+        if (shard.Count == 0 && shard.Arena.AllocatedBytes == 0) return;
         var spare = new Shard(shard.Ordinal);
         shard.SwapContents(spare);
         ref var r = ref NewRecord(UndoKind.FlushedShard, db);
