@@ -232,6 +232,13 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             var ctx = new CommandContext(_server, _client, _out, _args, batchNow, timestamp);
             Dispatcher.Execute(ref ctx);
             timestamp = ctx.Timestamp;
+            if (_client.ContinueOnThreadPool)
+            {
+                // The command wants a thread-pool thread (a script): run it again from there.
+                _resumeAt = pos - consumed;
+                suspended = true;
+                break;
+            }
             commands++;
             if (_client.CloseAfterReply)
             {
@@ -272,6 +279,13 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         }
         long errors = _out.ErrorCount - errorsBefore;
         if (errors > 0) Interlocked.Add(ref _server.TotalErrorReplies, errors);
+        if (_client.ContinueOnThreadPool)
+        {
+            // Done with the buffers on this thread: the batch continues on the pool.
+            _client.ContinueOnThreadPool = false;
+            _client.Suspended = false;
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
         return !suspended;
     }
 

@@ -30,6 +30,15 @@ public sealed class ClientState
     /// </summary>
     public volatile bool Suspended;
 
+    /// <summary>
+    /// Set together with <see cref="Suspended"/> by a handler that must not run on the thread it was
+    /// called on (a script on a socket's epoll thread, where a long script would stall every
+    /// connection of that thread): the connection leaves this command unexecuted and continues the
+    /// batch, starting with it, on the thread pool. The connection itself does the hand-off after it
+    /// is done with its buffers, so nothing races. (Only set when <see cref="Resume"/> is set.)
+    /// </summary>
+    public bool ContinueOnThreadPool;
+
     /// <summary>The connection's reply writer: only the completer of a suspended command may use it, and
     /// only until it calls ResumeAfterSuspend.</summary>
     public Protocol.RespWriter? Reply;

@@ -41,6 +41,21 @@ public static unsafe class ScriptCommands
         return rows;
     }
 
+    /// <summary>
+    /// Scripts run on thread-pool threads, never on a socket's epoll thread (completions run inline
+    /// there): a script that runs long would stall every connection of that thread. Called on any other
+    /// thread, the command asks its connection to continue the batch, from this command on, on the
+    /// pool (one hop per batch, not per script). Returns true when it did so.
+    /// </summary>
+    static bool MovedToThreadPool(ref CommandContext c)
+    {
+        if (Thread.CurrentThread.IsThreadPoolThread || c.Client.Resume == null || c.Client.InScript) return false;
+        c.Client.ContinueOnThreadPool = true;
+        c.Client.Suspended = true;
+        Interlocked.Decrement(ref c.Command.Calls); // counted when it runs
+        return true;
+    }
+
     static IScriptHost? HostOrReply(ref CommandContext c)
     {
         var host = c.Server.ScriptHost;
@@ -69,6 +84,7 @@ public static unsafe class ScriptCommands
 
     static void EvalGeneric(ref CommandContext c, bool bySha, bool readOnly)
     {
+        if (MovedToThreadPool(ref c)) return;
         var host = HostOrReply(ref c);
         if (host == null || !NumKeysOrReply(ref c, out int numKeys)) return;
         host.Eval(ref c, bySha, readOnly, numKeys);
@@ -86,7 +102,11 @@ public static unsafe class ScriptCommands
     // EVALSHA_RO sha1 numkeys [key [key ...]] [arg [arg ...]]
     public static void EvalShaRo(ref CommandContext c) => EvalGeneric(ref c, bySha: true, readOnly: true);
 
-    static void FCallGeneric(ref CommandContext c, bool readOnly) => HostOrReply(ref c)?.FCall(ref c, readOnly);
+    static void FCallGeneric(ref CommandContext c, bool readOnly)
+    {
+        if (MovedToThreadPool(ref c)) return;
+        HostOrReply(ref c)?.FCall(ref c, readOnly);
+    }
 
     // FCALL function numkeys [key [key ...]] [arg [arg ...]]
     public static void FCall(ref CommandContext c) => FCallGeneric(ref c, readOnly: false);
@@ -157,7 +177,11 @@ public static unsafe class ScriptCommands
     // ---------------------------------------------------------------- FUNCTION
 
     // FUNCTION LOAD [REPLACE] function-code
-    public static void FunctionLoad(ref CommandContext c) => HostOrReply(ref c)?.FunctionLoad(ref c);
+    public static void FunctionLoad(ref CommandContext c)
+    {
+        if (MovedToThreadPool(ref c)) return; // library code runs (up to its 500 ms load timeout)
+        HostOrReply(ref c)?.FunctionLoad(ref c);
+    }
 
     // FUNCTION LIST [LIBRARYNAME library-name-pattern] [WITHCODE]
     public static void FunctionList(ref CommandContext c) => HostOrReply(ref c)?.FunctionList(ref c);
