@@ -49,12 +49,17 @@ public static unsafe class ScriptCommands
     /// </summary>
     static bool MovedToThreadPool(ref CommandContext c)
     {
-        if (Thread.CurrentThread.IsThreadPoolThread || c.Client.Resume == null || c.Client.InScript) return false;
+        if (ScriptsOnIoThread || Thread.CurrentThread.IsThreadPoolThread || c.Client.Resume == null || c.Client.InScript) return false;
         c.Client.ContinueOnThreadPool = true;
         c.Client.Suspended = true;
         Interlocked.Decrement(ref c.Command.Calls); // counted when it runs
         return true;
     }
+
+    /// <summary>Measurement only (README, "Where scripts run"): NATIVEKV_SCRIPTS_ON_IO_THREAD=1 runs
+    /// scripts on the epoll threads, which is faster by one thread hop per batch but lets a long script
+    /// stall every connection of its epoll thread.</summary>
+    static readonly bool ScriptsOnIoThread = Environment.GetEnvironmentVariable("NATIVEKV_SCRIPTS_ON_IO_THREAD") == "1";
 
     static IScriptHost? HostOrReply(ref CommandContext c)
     {

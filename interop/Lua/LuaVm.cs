@@ -567,7 +567,10 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
         error = null;
         lua_settop(L, 0);
         lua_rawgeti(L, LUA_REGISTRYINDEX, _loadLibraryRef);
-        PushString(L, code);
+        // The `#!lua name=...` line becomes a comment (line numbers stay).
+        var source = (byte[])code.Clone();
+        if (source.Length >= 2 && source[0] == (byte)'#' && source[1] == (byte)'!') source[0] = source[1] = (byte)'-';
+        PushString(L, source);
         var prev = t_current;
         t_current = this;
         int status;

@@ -234,13 +234,6 @@ end
 
 local function gcinfo() return m_floor(collectgarbage("count")) end
 
-local sandbox_error = function(msg, level)
-  -- Lua 5.1 added the position to numbers as well as strings.
-  if type(msg) == "number" then msg = tostring(msg) end
-  if level == nil then level = 1 end
-  if level > 0 then level = level + 1 end -- this frame stays below error(): not a tail call
-  error(msg, level)
-end
 
 -- Redis 7: an error table caught by pcall becomes its message string (a Lua-style error from a
 -- library, e.g. cjson, its "user_script:1: ..." message).
@@ -862,7 +855,8 @@ for _, name in ipairs(env_names) do kept[name] = rawget(G, name) end
 -- back what scripts may use.
 for k in pairs(G) do rawset(G, k, nil) end
 for k, v in pairs(kept) do rawset(G, k, v) end
-rawset(G, "error", sandbox_error)
+-- The real error (a C function): a Lua wrapper would lose the script's frame in `return error(...)`.
+rawset(G, "error", error)
 rawset(G, "pcall", sandbox_pcall)
 rawset(G, "xpcall", sandbox_xpcall)
 rawset(G, "load", sandbox_load)
@@ -944,19 +938,19 @@ local function register_function(...)
   registered[#registered + 1] = { name = name, callback = callback, flags = flag_list, description = description }
 end
 
--- Redis 7 shows library code nothing but the registration API while it loads.
-local load_redis = protect({
-  register_function = register_function,
-  log = redis.log,
-  setresp = redis.setresp,
-  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
-  REDIS_VERSION = redis.REDIS_VERSION, REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM,
-})
 local nonexistent = {
   __index = function(_, k)
     error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
   end,
 }
+-- Redis 7 shows library code nothing but the registration API while it loads.
+local load_redis = protect(setmetatable({
+  register_function = register_function,
+  log = redis.log,
+  setresp = redis.setresp,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REDIS_VERSION = redis.REDIS_VERSION, REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM,
+}, nonexistent))
 local load_globals = setmetatable({ redis = load_redis }, nonexistent)
 
 -- Functions run with the script globals minus KEYS and ARGV (they get keys and args as parameters).
