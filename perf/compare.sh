@@ -35,6 +35,8 @@ SUITE_full=(
 declare -A SCRIPTS=(
     [get]="return redis.call('GET', KEYS[1])"
     [rmw]="local v = tonumber(redis.call('GET', KEYS[1]) or '0') + 1; redis.call('SET', KEYS[1], v); return v"
+    [hello]="return 'hello'"
+    [rmw5]="local v = tonumber(redis.call('GET', KEYS[1])) or 0; v = (v * 2 + 1) % 1000003; redis.call('SET', KEYS[1], v); return v"
 )
 SUITE_lua=(
     "@lua -c 50 -n 100000 -r 100000 EVAL {script:get} 1 key:__rand_int__"
@@ -42,6 +44,10 @@ SUITE_lua=(
     "@lua -c 50 -n 100000 -r 100000 EVALSHA {sha:get} 1 key:__rand_int__"
     "@lua -c 50 -n 100000 -r 100000 EVALSHA {sha:rmw} 1 counter:__rand_int__"
     "@lua -c 50 -n 1000000 -r 100000 -P 16 EVALSHA {sha:get} 1 key:__rand_int__"
+    # Issue 5's lines: a trivial script and its read-modify-write script, pipelined.
+    "@lua -c 50 -n 1000000 -P 16 EVAL {script:hello} 0"
+    "@lua -c 50 -n 1000000 -r 100000 -P 16 EVAL {script:rmw5} 1 ev:__rand_int__"
+    "@lua -c 50 -n 1000000 -r 100000 -P 16 EVALSHA {sha:rmw5} 1 ev:__rand_int__"
 )
 # 1 KB and 1 MB values (the 1 MB line keeps 100 keys: 100 MB per server).
 SUITE_values=(

@@ -53,11 +53,20 @@ public static unsafe class Dispatcher
             Interlocked.Increment(ref cmd.FailedCalls);
             return;
         }
-        long start = c.Timestamp != 0 ? c.Timestamp : Stopwatch.GetTimestamp();
         long errorsBefore = c.Reply.ErrorCount;
+        if (c.Client.InScript)
+        {
+            // A script's own command: its time is the script's (EVAL's usec), not measured twice.
+            cmd.Handler(ref c);
+            Interlocked.Increment(ref cmd.Calls);
+            if (c.Reply.ErrorCount != errorsBefore) Interlocked.Increment(ref cmd.FailedCalls);
+            return;
+        }
+        long start = c.Timestamp != 0 ? c.Timestamp : Stopwatch.GetTimestamp();
         // While scripts hold shard locks, a command that needs one of them must not wait behind a
         // script past busy-reply-threshold: the gate answers -BUSY instead (Scripting/ScriptGate.cs).
-        if (Volatile.Read(ref c.Server.RunningScripts.Active) == 0 || c.Client.InScript) cmd.Handler(ref c);
+        // EVAL and other commands scripts may not call take their own locks: they skip the check.
+        if ((cmd.Flags & CommandFlags.NoScript) != 0 || Volatile.Read(ref c.Server.RunningScripts.Active) == 0) cmd.Handler(ref c);
         else Scripting.ScriptGate.Run(ref c, cmd);
         // Serve clients blocked on keys this command pushed to (Redis's handleClientsBlockedOnKeys),
         // now that it holds no locks. Inside MULTI/EXEC or a script the unit's end does it instead.

@@ -187,7 +187,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
         Client.Db = caller.Client.Db;
         _recordEffects = _server.ScriptCommitted != null;
         _retryRequested = false;
-        Interlocked.Increment(ref _generation);
+        Volatile.Write(ref _generation, _generation + 1); // only this thread writes it
         var db = _store.Databases[Client.Db];
         for (int i = 0; i < numKeys; i++)
         {

@@ -64,6 +64,7 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
     nint[] _threads = new nint[4];
     int _threadCount;
     volatile bool _hookSet;
+    bool _hookUsed; // any hook was set during this run (under _threadsLock): clear them at the end
 
     // Script cache of this VM.
     readonly Dictionary<ulong, CachedScript> _byBody = new();
@@ -211,6 +212,7 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
             if (_threadCount == 0) return; // no script running on this VM
             for (int i = 0; i < _threadCount; i++) lua_sethook(_threads[i], _hookFunction, LUA_MASKCOUNT, 1);
             _hookSet = true;
+            _hookUsed = true;
         }
     }
 
@@ -259,6 +261,7 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
         lock (_threadsLock)
         {
             _pendingThread = thread;
+            _hookUsed = true;
             lua_sethook(thread, _hookFunction, LUA_MASKCOUNT, 1);
         }
     }
@@ -318,6 +321,7 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
             if (_threadCount == _threads.Length) Array.Resize(ref _threads, _threads.Length * 2);
             _threads[_threadCount++] = thread;
             if (_hookSet) lua_sethook(thread, _hookFunction, LUA_MASKCOUNT, 1);
+            _hookUsed |= _hookSet;
         }
     }
 
@@ -330,9 +334,7 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
             _hookSet = false;
             _pendingThread = 0;
         }
-        HasPending = false;
-        lua_pushboolean(L, 0);
-        lua_rawseti(L, LUA_REGISTRYINDEX, _pendingRef);
+        // (no pending error: every run ends with EndThreads, which clears it)
     }
 
     void EndThreads()
@@ -341,7 +343,9 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
         lock (_threadsLock)
         {
             created = _threadCount > 1;
-            for (int i = 0; i < _threadCount; i++) lua_sethook(_threads[i], 0, 0, 0);
+            if (_hookUsed)
+                for (int i = 0; i < _threadCount; i++) lua_sethook(_threads[i], 0, 0, 0);
+            _hookUsed = false;
             _threadCount = 0;
             _hookSet = false;
             _pendingThread = 0;
