@@ -368,6 +368,28 @@ public sealed class ScriptAtomicityTests : ServerFixture
             RespAssert.IsBulk(Call("GET", "u:" + k), counts[k].ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    [Test]
+    public void ShutdownNoSave_WhileAScriptLoops_StopsTheServer()
+    {
+        using var server = ServerProcess.Start(new ServerOptions { ExtraArgs = ["--busy-reply-threshold", "200"] });
+        using var looping = server.Connect();
+        looping.Send(RawClient.Encode("EVAL", "while true do end", "0"));
+        Thread.Sleep(400);
+        using var admin = server.Connect();
+        admin.Send(RawClient.Encode("SHUTDOWN", "NOSAVE"));
+        Assert.That(server.WaitForExit(TimeSpan.FromSeconds(10)), Is.EqualTo(0), server.Describe());
+    }
+
+    [Test]
+    public void Info_ReportsCachedScriptsAndLuaMemory()
+    {
+        Call("SCRIPT", "FLUSH");
+        Call("EVAL", "return 'info-test'", "0");
+        string info = Call("INFO", "memory").Text!;
+        Assert.That(info, Does.Contain("number_of_cached_scripts:1\r\n"));
+        Assert.That(info, Does.Match(@"used_memory_lua:\d+\r\n"));
+    }
+
     // ---- memory limit ----
 
     [Test]
