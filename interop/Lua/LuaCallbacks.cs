@@ -41,6 +41,7 @@ internal static unsafe class LuaCallbacks
         Set(L, t, "acl_check_cmd"u8, &AclCheckCmd);
         Set(L, t, "interrupted"u8, &Interrupted);
         Set(L, t, "regthread"u8, &RegisterThread);
+        Set(L, t, "resetthreads"u8, &ResetThreads);
         Set(L, t, "cjson_encode"u8, &LuaCjson.Encode);
         Set(L, t, "cjson_decode"u8, &LuaCjson.Decode);
         Set(L, t, "cjson_config"u8, &LuaCjson.Config);
@@ -414,6 +415,19 @@ internal static unsafe class LuaCallbacks
         {
             vm.Rearm(armed);
         }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    static int ResetThreads(nint L)
+    {
+        try
+        {
+            LuaVm.Current?.ResetThreads();
+        }
+        catch (Exception)
+        {
+        }
+        return 0;
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]

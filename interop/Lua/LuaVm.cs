@@ -325,6 +325,15 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
         }
     }
 
+    /// <summary>Forgets every coroutine but the main thread (the prelude re-registers the live ones).</summary>
+    internal void ResetThreads()
+    {
+        lock (_threadsLock)
+        {
+            if (_threadCount > 1) _threadCount = 1;
+        }
+    }
+
     void BeginThreads()
     {
         lock (_threadsLock)

@@ -163,15 +163,30 @@ end
 -- Threads (coroutines) a script creates get the hook registered too, so a loop inside a coroutine
 -- can be interrupted as well. The table keeps them alive until the script ends.
 local script_threads = {}
+local co_create, co_resume, co_status = coroutine.create, coroutine.resume, coroutine.status
+local prune_at = 256
+local cresetthreads = C.resetthreads
 
 local function track(co)
+  local n = #script_threads
+  if n >= prune_at then
+    -- A script that creates many short-lived coroutines (iterators): forget the dead ones.
+    local alive = {}
+    for i = 1, n do
+      local t = script_threads[i]
+      if co_status(t) ~= "dead" then alive[#alive + 1] = t end
+    end
+    cresetthreads()
+    for i = 1, n do script_threads[i] = alive[i] end
+    for i = 1, #alive do cregthread(alive[i]) end
+    prune_at = #alive * 2 > 256 and #alive * 2 or 256
+  end
   script_threads[#script_threads + 1] = co
   debug_sethook(co, interrupt_hook, "", 0)
   cregthread(co)
   return co
 end
 
-local co_create, co_resume = coroutine.create, coroutine.resume
 local sandbox_coroutine = {}
 for k, v in pairs(coroutine) do sandbox_coroutine[k] = v end
 function sandbox_coroutine.create(f)

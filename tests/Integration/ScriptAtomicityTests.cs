@@ -405,6 +405,8 @@ public sealed class ScriptAtomicityTests : ServerFixture
             RespAssert.IsErrorStartingWith(r, "OOM");
             RespAssert.IsBulk(Call("GET", "k"), "before");
             RespAssert.IsErrorStartingWith(Call("EVAL", "return string.rep('x', 64 * 1024 * 1024)", "0"), "OOM");
+            // Many short-lived coroutines (iterators) do not accumulate.
+            RespAssert.IsInteger(Call("EVAL", "local n = 0 for i = 1, 20000 do for v in coroutine.wrap(function() coroutine.yield(i) end) do n = n + 1 end end return n", "0"), 20000);
             // The VMs are fine afterwards.
             for (int i = 0; i < 10; i++) RespAssert.IsBulk(Call("EVAL", "return string.rep('y', 1000):sub(1, 3)", "0"), "yyy");
             RespAssert.IsSimple(Call("PING"), "PONG");
