@@ -354,6 +354,13 @@ public sealed class ScriptingTests : ServerFixture
     }
 
     [Test]
+    public void AclCheckCmd()
+    {
+        RespAssert.IsInteger(Eval("return redis.acl_check_cmd('get', 'k') and 1 or 0"), 1);
+        AssertScriptError("return redis.acl_check_cmd('nosuchcommand')", "ERR Invalid command passed to redis.acl_check_cmd()");
+    }
+
+    [Test]
     public void SelectInsideScript_DoesNotChangeTheCallersDatabase()
     {
         Client.Ok("SET", "k", "db0");
@@ -531,6 +538,30 @@ public sealed class ScriptingTests : ServerFixture
     {
         foreach (var name in new[] { "io", "package", "debug", "require", "dofile", "loadfile", "print", "module", "setfenv", "getfenv", "newproxy" })
             AssertScriptError($"return {name}", $"ERR user_script:1: Script attempted to access nonexistent global variable '{name}'");
+    }
+
+    [Test]
+    [Category(TestTarget.NativeKvOnly)]
+    public void Sandbox_OsHasOnlyClock()
+    {
+        // Redis 7.0 has no os table at all; NativeKv keeps os.clock, nothing else.
+        TestTarget.RequireNativeKv();
+        RespAssert.IsInteger(Eval("return os.clock() >= 0 and 1 or 0"), 1);
+        foreach (var f in new[] { "execute", "exit", "getenv", "remove", "rename", "tmpname", "time", "date" })
+            RespAssert.IsErrorStartingWith(Eval($"return os.{f}()"), $"ERR user_script:1: attempt to call a nil value (field '{f}')");
+        AssertScriptError("os.execute = function() end", "ERR user_script:1: Attempt to modify a readonly table");
+    }
+
+    [Test]
+    [Category(TestTarget.NativeKvOnly)]
+    public void Sandbox_LoadRefusesBinaryChunks_EvenThroughAReader()
+    {
+        TestTarget.RequireNativeKv();
+        RespAssert.IsBulk(Eval("local f = load(function() return nil end) return type(f)"), "function");
+        RespAssert.IsBulk(Eval("local parts = {string.char(27), 'Lua', string.char(84, 0)} local i = 0 local f, e = load(function() i = i + 1 return parts[i] end) return e"),
+            "attempt to load a binary chunk (mode is 't')");
+        RespAssert.IsBulk(Eval("local f, e = load(string.char(27) .. 'LuaT') return e"), "attempt to load a binary chunk (mode is 't')");
+        RespAssert.IsBulk(Eval("return type(string.dump)"), "nil");
     }
 
     [Test]
