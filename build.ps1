@@ -123,7 +123,7 @@ function Get-NewerSource {
     $files = @()
     foreach ($dir in 'engine', 'server', 'interop') {
         if (Test-Path $dir) {
-            $files += Get-ChildItem -Path $dir -Recurse -File -Include '*.cs', '*.csproj', '*.props', '*.targets' |
+            $files += Get-ChildItem -Path $dir -Recurse -File -Include '*.cs', '*.lua', '*.csproj', '*.props', '*.targets' |
                 Where-Object { $_.FullName -notmatch '[\\/](bin|obj)[\\/]' }
         }
     }
