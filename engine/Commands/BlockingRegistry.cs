@@ -264,6 +264,7 @@ public sealed unsafe class BlockingRegistry : IDisposable
     public void SignalKeyReady(int db, ReadOnlySpan<byte> key)
     {
         if (Volatile.Read(ref _blocked) == 0) return;
+        if (Scripting.ScriptTransaction.DeferKeyReady(db, key)) return; // queued when the script commits
         ulong hash = HashOf(db, key);
         lock (_gate)
         {
@@ -279,6 +280,7 @@ public sealed unsafe class BlockingRegistry : IDisposable
     public void SignalDatabase(int db)
     {
         if (Volatile.Read(ref _blocked) == 0) return;
+        if (Scripting.ScriptTransaction.DeferKeyReady(db, default, wholeDatabase: true)) return;
         lock (_gate)
         {
             foreach (var head in _keys.Values)

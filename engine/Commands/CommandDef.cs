@@ -41,14 +41,6 @@ public unsafe sealed class CommandDef
     public readonly string Summary;
     public readonly string Since;
 
-    /// <summary>
-    /// For commands whose keys the first/last/step triple cannot describe (Redis's "movablekeys", e.g.
-    /// EVAL's numkeys): writes the argument indexes of the keys into the span and returns how many, or
-    /// -1 when the span is too small (the caller then treats the command as touching the whole
-    /// database). Scripts use it to lock and snapshot exactly the keys a command touches.
-    /// </summary>
-    public delegate*<Protocol.ArgList, Span<int>, int> KeyPositions;
-
     /// <summary>For container commands (CONFIG, CLIENT, OBJECT...): the subcommands, named "parent|sub".</summary>
     public CommandDef[]? Subcommands;
     public CommandDef? Parent;

@@ -1,5 +1,5 @@
 // Which keys (and which databases) a command touches, read from its command-table row: the
-// first/last/step triple, a row's KeyPositions function for movable keys, and the few commands that
+// first/last/step triple and numkeys argument (CommandDef.GetKeys), and the few commands that
 // reach other databases (MOVE, COPY ... DB, FLUSHALL, SWAPDB). A keyless command that reads or writes
 // the keyspace (KEYS, SCAN, RANDOMKEY, DBSIZE, FLUSHDB) touches its whole database.
 //
@@ -25,10 +25,10 @@ public interface IKeyVisitor
 
 public static unsafe class KeySpec
 {
-    /// <summary>Key positions a KeyPositions function may report before the command counts as whole-database.</summary>
-    const int MaxMovableKeys = 256;
+    /// <summary>Key positions of a numkeys command kept on the stack; more take an array.</summary>
+    const int MaxKeys = 256;
 
-    static CommandDef? s_move, s_copy, s_flushall, s_swapdb;
+    static CommandDef? s_move, s_copy, s_flushall, s_swapdb, s_flushdb, s_keys, s_scan, s_randomkey, s_dbsize;
     static volatile bool s_resolved;
 
     static void Resolve()
@@ -37,6 +37,11 @@ public static unsafe class KeySpec
         s_copy = CommandTable.Lookup("copy"u8);
         s_flushall = CommandTable.Lookup("flushall"u8);
         s_swapdb = CommandTable.Lookup("swapdb"u8);
+        s_flushdb = CommandTable.Lookup("flushdb"u8);
+        s_keys = CommandTable.Lookup("keys"u8);
+        s_scan = CommandTable.Lookup("scan"u8);
+        s_randomkey = CommandTable.Lookup("randomkey"u8);
+        s_dbsize = CommandTable.Lookup("dbsize"u8);
         s_resolved = true;
     }
 
@@ -45,24 +50,20 @@ public static unsafe class KeySpec
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TouchesKeyspace(CommandDef cmd) =>
         (cmd.Flags & CommandFlags.NoScript) == 0
-        && (cmd.FirstKey > 0 || cmd.KeyPositions != null || (cmd.Flags & (CommandFlags.Write | CommandFlags.ReadOnly)) != 0);
+        && (cmd.HasKeys || (cmd.Flags & (CommandFlags.Write | CommandFlags.ReadOnly)) != 0);
 
     /// <summary>Reports every key (or database) <paramref name="cmd"/> touches with these arguments,
     /// for a client whose selected database is <paramref name="db"/>.</summary>
     public static void Visit<T>(CommandDef cmd, ArgList args, int db, int dbCount, ref T visitor) where T : struct, IKeyVisitor
     {
+        if (!s_resolved) Resolve();
         int argc = args.Count;
-        if (cmd.KeyPositions != null)
+        if (cmd.MovableKeys)
         {
-            Span<int> positions = stackalloc int[MaxMovableKeys];
-            int n = cmd.KeyPositions(args, positions);
-            if (n < 0)
-            {
-                visitor.WholeDatabase(db);
-                return;
-            }
-            for (int i = 0; i < n; i++)
-                if ((uint)positions[i] < (uint)argc) visitor.Key(db, args.Get(positions[i]));
+            // Keys counted by a numkeys argument: Redis's key specs, as COMMAND GETKEYS reads them.
+            Span<int> positions = argc <= MaxKeys ? stackalloc int[MaxKeys] : new int[argc];
+            int n = cmd.GetKeys(args, 0, positions);
+            for (int i = 0; i < n; i++) visitor.Key(db, args.Get(positions[i]));
             return;
         }
         if (cmd.FirstKey > 0)
@@ -70,7 +71,6 @@ public static unsafe class KeySpec
             int last = cmd.LastKey < 0 ? argc + cmd.LastKey : cmd.LastKey;
             int step = cmd.KeyStep <= 0 ? 1 : cmd.KeyStep;
             for (int i = cmd.FirstKey; i <= last && i < argc; i += step) visitor.Key(db, args.Get(i));
-            if (!s_resolved) Resolve();
             if (ReferenceEquals(cmd, s_move)) CrossDatabaseKey(args, 2, 1, db, dbCount, ref visitor);
             else if (ReferenceEquals(cmd, s_copy))
             {
@@ -80,9 +80,16 @@ public static unsafe class KeySpec
             return;
         }
         if ((cmd.Flags & (CommandFlags.Write | CommandFlags.ReadOnly)) == 0) return;
-        if (!s_resolved) Resolve();
         if (ReferenceEquals(cmd, s_flushall) || ReferenceEquals(cmd, s_swapdb)) visitor.AllDatabases();
-        else visitor.WholeDatabase(db);
+        else if (ReferenceEquals(cmd, s_flushdb) || ReferenceEquals(cmd, s_keys) || ReferenceEquals(cmd, s_scan)
+                 || ReferenceEquals(cmd, s_randomkey) || ReferenceEquals(cmd, s_dbsize)) visitor.WholeDatabase(db);
+        else
+        {
+            // A keyless row that reads or writes keys: its keys are somewhere in its arguments. Taking
+            // every argument for a key over-approximates safely (locks and undo copies of non-keys
+            // cost a little and change nothing).
+            for (int i = 1; i < argc; i++) visitor.Key(db, args.Get(i));
+        }
     }
 
     /// <summary>MOVE key db / COPY ... DB db: the key argument in the database named by another argument.</summary>
@@ -90,14 +97,5 @@ public static unsafe class KeySpec
     {
         if (Numbers.TryParseInt64(args.Get(dbArg), out long target) && target >= 0 && target < dbCount && target != db)
             visitor.Key((int)target, args.Get(keyArg));
-    }
-
-    /// <summary>KeyPositions for EVAL/EVALSHA/FCALL and their _RO forms: `cmd script numkeys key...`.</summary>
-    public static int NumKeysAt2(ArgList args, Span<int> positions)
-    {
-        if (args.Count < 3 || !Numbers.TryParseInt64(args.Get(2), out long n) || n < 0 || n > args.Count - 3) return 0;
-        if (n > positions.Length) return -1;
-        for (int i = 0; i < n; i++) positions[i] = 3 + i;
-        return (int)n;
     }
 }

@@ -70,7 +70,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
     readonly int _dbCount;
 
     /// <summary>The client the script's commands run as (its own selected database and protocol).</summary>
-    public readonly ClientState Client = new() { InScript = true, Name = "lua" };
+    public readonly ClientState Client = new() { InScript = true, DenyBlocking = true, Name = "lua" };
 
     /// <summary>Where a redis.call command's reply is written, for the host to convert to Lua values.</summary>
     public readonly RespWriter Reply = new(4096);
@@ -113,6 +113,13 @@ public sealed unsafe class ScriptTransaction : IDisposable
 
     readonly ScriptEffects _effects = new();
     bool _recordEffects;
+
+    /// <summary>The script whose command is running on this thread (for DeferKeyReady).</summary>
+    [ThreadStatic] static ScriptTransaction? t_running;
+
+    /// <summary>Keys a script's commands made ready for blocked clients (a null key: a whole database,
+    /// after SWAPDB): queued at commit only.</summary>
+    List<(int Db, byte[]? Key)>? _readyKeys;
 
     // Registry state, read by other threads (gate, SCRIPT KILL).
     volatile int _running;
@@ -227,12 +234,38 @@ public sealed unsafe class ScriptTransaction : IDisposable
         return true;
     }
 
-    /// <summary>Makes the writes permanent: hands the effects to the AOF hook, frees the undo copies.</summary>
+    /// <summary>
+    /// Called by the blocking registry when a command fills a key clients wait on
+    /// (BlockingRegistry.SignalKeyReady): inside a script the waiters must not see the write before the
+    /// script commits (nor wait on its shard locks), so the key is noted and queued at commit (as Redis
+    /// serves blocked clients after the script). A null key stands for every key of the database
+    /// (SWAPDB). True when deferred.
+    /// </summary>
+    public static bool DeferKeyReady(int db, ReadOnlySpan<byte> key, bool wholeDatabase = false)
+    {
+        var tx = t_running;
+        if (tx == null) return false;
+        (tx._readyKeys ??= new()).Add((db, wholeDatabase ? null : key.ToArray()));
+        return true;
+    }
+
+    /// <summary>Makes the writes permanent: hands the effects to the AOF hook, frees the undo copies,
+    /// then serves clients blocked on keys the script filled.</summary>
     public void Commit()
     {
         if (_recordEffects && _effects.Count > 0) _server.ScriptCommitted?.Invoke(_effects);
         for (int i = 0; i < _undoCount; i++) Discard(ref _undo[i]);
+        var ready = _readyKeys;
         ClearUndo();
+        // Queued only: the Dispatcher serves them after EVAL returns, once no shard lock is held.
+        if (ready is { Count: > 0 })
+        {
+            foreach (var (db, key) in ready)
+            {
+                if (key == null) _server.Blocking.SignalDatabase(db);
+                else _server.Blocking.SignalKeyReady(db, key);
+            }
+        }
     }
 
     /// <summary>Undoes every write of the run, newest first.</summary>
@@ -259,6 +292,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
 
     void ClearUndo()
     {
+        _readyKeys = null;
         _undoCount = 0;
         _undoKeysLength = 0;
         if (_snapshotIndex.Count > 0) _snapshotIndex.Clear();
@@ -327,7 +361,15 @@ public sealed unsafe class ScriptTransaction : IDisposable
         }
         long errors = Reply.ErrorCount;
         var ctx = new CommandContext(_server, Client, Reply, Args);
-        Dispatcher.ExecuteResolved(ref ctx, cmd);
+        t_running = this;
+        try
+        {
+            Dispatcher.ExecuteResolved(ref ctx, cmd);
+        }
+        finally
+        {
+            t_running = null;
+        }
         Client.Suspended = false; // a blocking command must not wait inside a script (InScript); never park here
         if (write && _recordEffects && Reply.ErrorCount == errors) _effects.Add(Client.Db, Args);
         return CallStatus.Ok;

@@ -141,6 +141,58 @@ public sealed class ScriptAtomicityTests : ServerFixture
     }
 
     [Test]
+    [Category(TestTarget.NativeKvOnly)]
+    public void RuntimeError_RollsBackSetAndSortedSetWrites_IncludingMovableKeyCommands()
+    {
+        TestTarget.RequireNativeKv();
+        Client.Call("ZADD", "z1", "1", "a", "2", "b");
+        Client.Call("ZADD", "z2", "5", "c");
+        Client.Call("SADD", "s1", "x", "y");
+        const string script = """
+            redis.call('zadd', 'z1', 9, 'z')
+            redis.call('zunionstore', 'zdst', 2, 'z1', 'z2')
+            redis.call('zmpop', 1, 'z2', 'min')
+            redis.call('sadd', 's1', 'w')
+            redis.call('srem', 's1', 'x')
+            redis.call('sinterstore', 'sdst', 's1')
+            error('undo all of it')
+            """;
+        RespAssert.IsErrorStartingWith(Call("EVAL", script, "0"), "ERR user_script:7: undo all of it");
+        AssertShape(Call("ZRANGE", "z1", "0", "-1", "WITHSCORES"), "[\"a\", \"1\", \"b\", \"2\"]");
+        AssertShape(Call("ZRANGE", "z2", "0", "-1"), "[\"c\"]");
+        RespAssert.IsInteger(Call("EXISTS", "zdst", "sdst"), 0);
+        AssertShape(Call("SMISMEMBER", "s1", "x", "y", "w"), "[:1, :1, :0]");
+    }
+
+    [Test]
+    public void BlockingCommandInAScript_DoesNotBlock()
+    {
+        RespAssert.IsNil(Call("EVAL", "return redis.call('bzmpop', 0, 1, 'nokey', 'min')", "0"));
+        RespAssert.IsSimple(Call("PING"), "PONG");
+    }
+
+    [Test]
+    public void ClientBlockedOnAKey_IsServedWhenTheScriptThatFilledItCommits()
+    {
+        using var blocked = SendAsync("BZPOPMIN", "queue", "5");
+        Thread.Sleep(100);
+        RespAssert.IsInteger(Call("EVAL", "redis.call('zadd', KEYS[1], 1, 'job') return 1", "1", "queue"), 1);
+        AssertShape(blocked.Read(), "[\"queue\", \"job\", \"1\"]");
+    }
+
+    [Test]
+    [Category(TestTarget.NativeKvOnly)]
+    public void ClientBlockedOnAKey_NeverSeesTheWriteOfAScriptThatFails()
+    {
+        TestTarget.RequireNativeKv();
+        using var blocked = SendAsync("BZPOPMIN", "queue", "1");
+        Thread.Sleep(100);
+        RespAssert.IsErrorStartingWith(Call("EVAL", "redis.call('zadd', KEYS[1], 1, 'job') error('changed my mind')", "1", "queue"), "ERR user_script:1: changed my mind");
+        RespAssert.IsNullArray(blocked.Read()); // the 1 s timeout, not the rolled-back job
+        RespAssert.IsInteger(Call("EXISTS", "queue"), 0);
+    }
+
+    [Test]
     public void ErrorCaughtWithPcall_ScriptSucceedsAndKeepsItsWrites()
     {
         Client.Ok("SET", "str", "abc");
