@@ -279,18 +279,27 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         }
         long errors = _out.ErrorCount - errorsBefore;
         if (errors > 0) Interlocked.Add(ref _server.TotalErrorReplies, errors);
-        if (_client.ContinueOnThreadPool)
-        {
-            // Done with the buffers on this thread: the batch continues on the pool.
-            _client.ContinueOnThreadPool = false;
-            _client.Suspended = false;
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-        }
         return !suspended;
     }
 
-    /// <summary>The connection just parked in a suspension (no receive of ours is in flight).</summary>
-    void AfterPark() => WatchWhileSuspended();
+    /// <summary>The connection just parked in a suspension (no receive of ours is in flight): a command
+    /// that asked for the thread pool (a script) continues the batch there; others wait for their
+    /// completer while the disconnect watch runs.</summary>
+    void AfterPark()
+    {
+        if (!ContinuedOnThreadPool()) WatchWhileSuspended();
+    }
+
+    /// <summary>After ProcessInput stopped at a command that asked for the thread pool (a script):
+    /// continues the batch there and returns true. Called when this thread is done with the buffers.</summary>
+    bool ContinuedOnThreadPool()
+    {
+        if (!_client.ContinueOnThreadPool) return false;
+        _client.ContinueOnThreadPool = false;
+        _client.Suspended = false;
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        return true;
+    }
 
     /// <summary>
     /// While a cancellable command (a blocking pop) keeps the client suspended, a zero-byte receive waits
