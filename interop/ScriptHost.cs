@@ -227,7 +227,10 @@ public sealed class ScriptHost : IScriptHost, IDisposable
     public void FCall(ref CommandContext c, bool readOnly)
     {
         FunctionInfo? function;
-        lock (_functionsLock) _functions.TryGetValue(c.ArgString(1), out function);
+        var nameBytes = c.Arg(1);
+        Span<char> name = nameBytes.Length <= 256 ? stackalloc char[nameBytes.Length] : new char[nameBytes.Length];
+        int n = System.Text.Encoding.UTF8.GetChars(nameBytes, name);
+        lock (_functionsLock) _functions.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name[..n], out function);
         if (function == null)
         {
             c.Reply.WriteError("ERR Function not found"u8);

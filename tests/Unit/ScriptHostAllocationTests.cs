@@ -109,6 +109,17 @@ public unsafe class ScriptHostAllocationTests
     }
 
     [Test]
+    public void FCall_AllocatesNothing()
+    {
+        using var load = new Command("FUNCTION", "LOAD", "REPLACE", "#!lua name=alloc\nredis.register_function('rmw', function(keys, args) local v = tonumber(redis.call('GET', keys[1])) or 0 redis.call('SET', keys[1], v + 1) return v end)");
+        _reply.Clear();
+        Run(load);
+        Assert.That(Encoding.ASCII.GetString(_reply.Written), Is.EqualTo("$5\r\nalloc\r\n"));
+        using var fcall = new Command("FCALL", "rmw", "1", "fk");
+        Assert.That(AllocatedPerRun(fcall, 2000), Is.EqualTo(0));
+    }
+
+    [Test]
     public void Eval_WithArgv_AllocatesNothing()
     {
         using var eval = new Command("EVAL", "return {KEYS[1], ARGV[1], ARGV[2], redis.call('incr', KEYS[2])}", "2", "a", "n", "x", "y");
