@@ -46,6 +46,10 @@ public unsafe ref struct CommandContext
 
     public readonly Store Store => Server.Store;
 
+    /// <summary>Fixes the command's time (a script's commands all see the time the script started, as in
+    /// Redis 7, so that a key cannot expire halfway through a script).</summary>
+    public void SetTime(long nowMs) => _now = nowMs;
+
     /// <summary>The command's time in Unix ms, read once per command (Redis's commandTimeSnapshot).</summary>
     public long NowMs
     {

@@ -123,7 +123,8 @@ public sealed unsafe class ScriptTransaction : IDisposable
 
     // Registry state, read by other threads (gate, SCRIPT KILL).
     volatile int _running;
-    long _startTimestamp;          // Stopwatch ticks when the script started running (0 while acquiring)
+    long _startTimestamp;          // Environment.TickCount64 when the script started running (0 while acquiring)
+    long _timeMs;                  // Unix ms every command of the script sees
     long _generation;
     long _killGeneration = -1;
     volatile bool _retryRequested;
@@ -165,7 +166,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
         get
         {
             long start = Volatile.Read(ref _startTimestamp);
-            return start == 0 ? 0 : (Stopwatch.GetTimestamp() - start) * 1000 / Stopwatch.Frequency;
+            return start == 0 ? 0 : Environment.TickCount64 - start;
         }
     }
 
@@ -208,7 +209,8 @@ public sealed unsafe class ScriptTransaction : IDisposable
             End();
             return false;
         }
-        Volatile.Write(ref _startTimestamp, Stopwatch.GetTimestamp());
+        Volatile.Write(ref _startTimestamp, Math.Max(1, Environment.TickCount64));
+        _timeMs = caller.NowMs;
         return true;
     }
 
@@ -230,7 +232,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
             End();
             return false;
         }
-        Volatile.Write(ref _startTimestamp, Stopwatch.GetTimestamp());
+        Volatile.Write(ref _startTimestamp, Math.Max(1, Environment.TickCount64));
         return true;
     }
 
@@ -361,6 +363,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
         }
         long errors = Reply.ErrorCount;
         var ctx = new CommandContext(_server, Client, Reply, Args);
+        ctx.SetTime(_timeMs);
         t_running = this;
         try
         {

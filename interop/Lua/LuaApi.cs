@@ -2,6 +2,9 @@
 // binary links Debian's liblua5.4.a statically through DirectPInvoke; JIT runs use KeraLua's bundled
 // library). Strings cross as (pointer, length) pairs: nothing is marshalled or allocated per call.
 //
+// [SuppressGCTransition] marks the calls that neither allocate nor run Lua code (so never call back
+// into the managed allocator): reading types and numbers, pushing numbers, raw indexed reads, lua_next.
+//
 // Only functions that cannot raise a Lua error from the places we call them are used from callbacks:
 // raw table access (no metamethods), pushes (memory errors cannot happen inside a callback: the VM's
 // allocator is disarmed there, see LuaVm), and lua_checkstack (reports failure instead of raising).
@@ -43,7 +46,7 @@ internal static unsafe partial class LuaApi
     [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     public static partial void luaL_openlibs(nint L);
 
-    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])] [SuppressGCTransition]
     public static partial int lua_gettop(nint L);
 
     [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
@@ -58,25 +61,25 @@ internal static unsafe partial class LuaApi
     [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     public static partial int lua_checkstack(nint L, int n);
 
-    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])] [SuppressGCTransition]
     public static partial int lua_type(nint L, int idx);
 
-    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])] [SuppressGCTransition]
     public static partial int lua_isinteger(nint L, int idx);
 
-    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])] [SuppressGCTransition]
     public static partial double lua_tonumberx(nint L, int idx, int* isnum);
 
-    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])] [SuppressGCTransition]
     public static partial long lua_tointegerx(nint L, int idx, int* isnum);
 
-    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])] [SuppressGCTransition]
     public static partial int lua_toboolean(nint L, int idx);
 
     [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     public static partial byte* lua_tolstring(nint L, int idx, nuint* len);
 
-    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])] [SuppressGCTransition]
     public static partial nuint lua_rawlen(nint L, int idx);
 
     [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
@@ -85,19 +88,19 @@ internal static unsafe partial class LuaApi
     [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     public static partial void* lua_touserdata(nint L, int idx);
 
-    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])] [SuppressGCTransition]
     public static partial void lua_pushnil(nint L);
 
-    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])] [SuppressGCTransition]
     public static partial void lua_pushnumber(nint L, double n);
 
-    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])] [SuppressGCTransition]
     public static partial void lua_pushinteger(nint L, long n);
 
     [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     public static partial byte* lua_pushlstring(nint L, byte* s, nuint len);
 
-    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])] [SuppressGCTransition]
     public static partial void lua_pushboolean(nint L, int b);
 
     [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
@@ -109,7 +112,7 @@ internal static unsafe partial class LuaApi
     [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     public static partial int lua_rawget(nint L, int idx);
 
-    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])] [SuppressGCTransition]
     public static partial int lua_rawgeti(nint L, int idx, long n);
 
     [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
@@ -121,7 +124,7 @@ internal static unsafe partial class LuaApi
     [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     public static partial void lua_rawseti(nint L, int idx, long n);
 
-    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])] [SuppressGCTransition]
     public static partial int lua_next(nint L, int idx);
 
     [LibraryImport(Lib)] [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]

@@ -36,12 +36,26 @@ internal sealed class CachedScript
 internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
 {
     [StructLayout(LayoutKind.Sequential)]
-    internal struct AllocState
+    internal unsafe struct AllocState
     {
         public long Used;
         public long Limit;  // 0: unlimited
         public int Armed;   // 1 while script code runs: only then may an allocation fail
+        public long Cached; // bytes held in the free lists
+
+        /// <summary>Small blocks Lua freed, by size class (16-byte steps up to SmallBlockMax), as
+        /// pointers: Lua's short strings, tables and closures come and go with every script; reusing
+        /// them is cheaper than malloc.</summary>
+        public fixed long Lists[SmallBlockClasses];
     }
+
+    /// <summary>Largest block kept in a free list; Lua's small objects (strings up to 40 bytes, table
+    /// headers, closures, upvalues) are below it.</summary>
+    const int SmallBlockMax = 256;
+    const int SmallBlockClasses = SmallBlockMax / 16;
+
+    /// <summary>Bytes a VM keeps in its free lists at most; beyond, freed blocks go back to malloc.</summary>
+    const long MaxCachedBytes = 1 << 20;
 
     [ThreadStatic] static LuaVm? t_current;
 
@@ -164,7 +178,7 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
         {
             if (ptr != null)
             {
-                NativeMemory.Free(ptr);
+                FreeBlock(st, ptr, osize);
                 st->Used -= (long)osize;
             }
             return null;
@@ -172,9 +186,50 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
         long old = ptr == null ? 0 : (long)osize; // for a new block osize is a type tag, not a size
         long grow = (long)nsize - old;
         if (grow > 0 && st->Armed != 0 && st->Limit > 0 && st->Used + grow > st->Limit) return null;
-        void* p = NativeMemory.Realloc(ptr, nsize);
+        void* p;
+        if (ptr == null) p = AllocBlock(st, nsize);
+        else if (ClassOf(osize) == ClassOf(nsize) && nsize <= SmallBlockMax) p = ptr; // same slot size
+        else if (osize > SmallBlockMax && nsize > SmallBlockMax) p = NativeMemory.Realloc(ptr, nsize);
+        else
+        {
+            p = AllocBlock(st, nsize);
+            if (p != null)
+            {
+                Buffer.MemoryCopy(ptr, p, (long)nsize, (long)Math.Min(osize, nsize));
+                FreeBlock(st, ptr, osize);
+            }
+        }
         if (p != null) st->Used += grow;
         return p;
+    }
+
+    static int ClassOf(nuint size) => (int)((size + 15) >> 4) - 1;
+
+    static void* AllocBlock(AllocState* st, nuint size)
+    {
+        if (size > SmallBlockMax) return NativeMemory.Alloc(size);
+        int c = ClassOf(size);
+        void* p = (void*)st->Lists[c];
+        if (p != null)
+        {
+            st->Lists[c] = (long)*(void**)p;
+            st->Cached -= (c + 1) * 16;
+            return p;
+        }
+        return NativeMemory.Alloc((nuint)((c + 1) * 16));
+    }
+
+    static void FreeBlock(AllocState* st, void* p, nuint size)
+    {
+        if (size > SmallBlockMax || st->Cached >= MaxCachedBytes)
+        {
+            NativeMemory.Free(p);
+            return;
+        }
+        int c = ClassOf(size);
+        *(void**)p = (void*)st->Lists[c];
+        st->Lists[c] = (long)p;
+        st->Cached += (c + 1) * 16;
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -877,6 +932,16 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
     {
         Tx.Dispose();
         lua_close(L);
+        for (int c = 0; c < SmallBlockClasses; c++)
+        {
+            void* p = (void*)Alloc->Lists[c];
+            while (p != null)
+            {
+                void* next = *(void**)p;
+                NativeMemory.Free(p);
+                p = next;
+            }
+        }
         NativeMemory.Free(Alloc);
     }
 }
