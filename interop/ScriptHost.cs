@@ -25,6 +25,9 @@ public sealed class FunctionInfo
     public readonly List<string> Flags = new();
     public bool NoWrites;
     public bool AllowOom;
+
+    /// <summary>Once ran past the inline budget on an I/O thread: runs on the thread pool from then on.</summary>
+    public volatile bool RunsLong;
 }
 
 internal sealed class Library
@@ -55,8 +58,18 @@ public sealed class ScriptHost : IScriptHost, IDisposable
     Library[] _librarySnapshot = [];
     long _functionGeneration;
 
-    /// <summary>How often the watchdog looks for threads held by long scripts (and gate waiters).</summary>
-    const int WatchdogPeriodMs = 10;
+    /// <summary>How often the watchdog looks for overdue inline scripts and for threads held by long
+    /// scripts (and gate waiters).</summary>
+    const int WatchdogPeriodMs = 5;
+
+    /// <summary>How long a script may run inline on an epoll thread before it is rolled back and run
+    /// again on the thread pool: long enough for nearly every real script (they take microseconds),
+    /// short enough that the other connections of that thread wait at most about this long.</summary>
+    const int InlineBudgetMs = 10;
+
+    /// <summary>Measurement only (README, "Where scripts run"): NATIVEKV_SCRIPTS_ON_POOL=1 sends every
+    /// script to the thread pool (one thread hop per batch) instead of trying it inline first.</summary>
+    static readonly bool AlwaysOnPool = Environment.GetEnvironmentVariable("NATIVEKV_SCRIPTS_ON_POOL") == "1";
 
     /// <summary>A script running this long is treated as holding its thread (the pool compensates).</summary>
     const int LongScriptMs = 20;
@@ -93,6 +106,7 @@ public sealed class ScriptHost : IScriptHost, IDisposable
     void Compensate()
     {
         var scripts = Server.RunningScripts;
+        scripts.MigrateOverdueInline(InlineBudgetMs);
         int held = scripts.RunningLongerThan(LongScriptMs) + Volatile.Read(ref scripts.GateWaiters);
         if (held == _compensation) return;
         _compensation = held;
@@ -155,10 +169,16 @@ public sealed class ScriptHost : IScriptHost, IDisposable
 
     public void Eval(ref CommandContext c, bool bySha, bool readOnly, int numKeys)
     {
+        bool onIoThread = ScriptCommands.OnIoThread(ref c);
+        if (onIoThread && AlwaysOnPool)
+        {
+            ScriptCommands.DeferToThreadPool(ref c);
+            return;
+        }
         var vm = Rent();
         try
         {
-            vm.Eval(ref c, bySha, readOnly, numKeys);
+            vm.Eval(ref c, bySha, readOnly, numKeys, onIoThread);
         }
         finally
         {
@@ -237,10 +257,16 @@ public sealed class ScriptHost : IScriptHost, IDisposable
             return;
         }
         if (!ScriptCommands.NumKeysOrReply(ref c, out int numKeys)) return;
+        bool onIoThread = ScriptCommands.OnIoThread(ref c);
+        if (onIoThread && AlwaysOnPool)
+        {
+            ScriptCommands.DeferToThreadPool(ref c);
+            return;
+        }
         var vm = Rent();
         try
         {
-            vm.FCall(ref c, readOnly, function, numKeys);
+            vm.FCall(ref c, readOnly, function, numKeys, onIoThread);
         }
         finally
         {

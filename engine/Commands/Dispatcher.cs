@@ -66,7 +66,7 @@ public static unsafe class Dispatcher
         // While scripts hold shard locks, a command that needs one of them must not wait behind a
         // script past busy-reply-threshold: the gate answers -BUSY instead (Scripting/ScriptGate.cs).
         // EVAL and other commands scripts may not call take their own locks: they skip the check.
-        if ((cmd.Flags & CommandFlags.NoScript) != 0 || Volatile.Read(ref c.Server.RunningScripts.Active) == 0) cmd.Handler(ref c);
+        if ((cmd.Flags & CommandFlags.NoScript) != 0 || !c.Server.RunningScripts.AnyHoldsLocks) cmd.Handler(ref c);
         else Scripting.ScriptGate.Run(ref c, cmd);
         // Serve clients blocked on keys this command pushed to (Redis's handleClientsBlockedOnKeys),
         // now that it holds no locks. Inside MULTI/EXEC or a script the unit's end does it instead.

@@ -40,24 +40,31 @@ public static unsafe class ScriptCommands
     }
 
     /// <summary>
-    /// Scripts run on thread-pool threads, never on a socket's epoll thread (completions run inline
-    /// there): a script that runs long would stall every connection of that thread. Called on any other
-    /// thread, the command asks its connection to continue the batch, from this command on, on the
-    /// pool (one hop per batch, not per script). Returns true when it did so.
+    /// True when this command runs on a thread that must not wait long (a socket's epoll thread:
+    /// completions run inline there, and a wait would stall every connection of that thread) and its
+    /// connection can move the batch to the thread pool (<see cref="DeferToThreadPool"/>).
     /// </summary>
-    static bool MovedToThreadPool(ref CommandContext c)
+    public static bool OnIoThread(ref CommandContext c) =>
+        !Thread.CurrentThread.IsThreadPoolThread && c.Client.Resume != null && !c.Client.InScript;
+
+    /// <summary>
+    /// Asks the connection to leave this command unexecuted and continue the batch, from this command
+    /// on, on the thread pool (one hop per batch). Nothing may have been written to the reply.
+    /// </summary>
+    public static void DeferToThreadPool(ref CommandContext c)
     {
-        if (ScriptsOnIoThread || Thread.CurrentThread.IsThreadPoolThread || c.Client.Resume == null || c.Client.InScript) return false;
         c.Client.ContinueOnThreadPool = true;
         c.Client.Suspended = true;
         Interlocked.Decrement(ref c.Command.Calls); // counted when it runs
-        return true;
     }
 
-    /// <summary>Measurement only (README, "Where scripts run"): NATIVEKV_SCRIPTS_ON_IO_THREAD=1 runs
-    /// scripts on the epoll threads, which is faster by one thread hop per batch but lets a long script
-    /// stall every connection of its epoll thread.</summary>
-    static readonly bool ScriptsOnIoThread = Environment.GetEnvironmentVariable("NATIVEKV_SCRIPTS_ON_IO_THREAD") == "1";
+    /// <summary>Commands that run Lua without the inline safeguards of EVAL/FCALL (FUNCTION LOAD).</summary>
+    static bool MovedToThreadPool(ref CommandContext c)
+    {
+        if (!OnIoThread(ref c)) return false;
+        DeferToThreadPool(ref c);
+        return true;
+    }
 
     static IScriptHost? HostOrReply(ref CommandContext c)
     {
@@ -87,7 +94,6 @@ public static unsafe class ScriptCommands
 
     static void EvalGeneric(ref CommandContext c, bool bySha, bool readOnly)
     {
-        if (MovedToThreadPool(ref c)) return;
         var host = HostOrReply(ref c);
         if (host == null || !NumKeysOrReply(ref c, out int numKeys)) return;
         host.Eval(ref c, bySha, readOnly, numKeys);
@@ -105,11 +111,7 @@ public static unsafe class ScriptCommands
     // EVALSHA_RO sha1 numkeys [key [key ...]] [arg [arg ...]]
     public static void EvalShaRo(ref CommandContext c) => EvalGeneric(ref c, bySha: true, readOnly: true);
 
-    static void FCallGeneric(ref CommandContext c, bool readOnly)
-    {
-        if (MovedToThreadPool(ref c)) return;
-        HostOrReply(ref c)?.FCall(ref c, readOnly);
-    }
+    static void FCallGeneric(ref CommandContext c, bool readOnly) => HostOrReply(ref c)?.FCall(ref c, readOnly);
 
     // FCALL function numkeys [key [key ...]] [arg [arg ...]]
     public static void FCall(ref CommandContext c) => FCallGeneric(ref c, readOnly: false);

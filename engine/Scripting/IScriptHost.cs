@@ -9,7 +9,9 @@ namespace NativeKv.Engine.Scripting;
 public interface IScriptHost
 {
     /// <summary>EVAL/EVALSHA/EVAL_RO/EVALSHA_RO: argument 1 is the body or SHA1, argument 2 numkeys
-    /// (already checked: 0 ≤ numKeys ≤ argc - 3), the keys follow, then the arguments.</summary>
+    /// (already checked: 0 ≤ numKeys ≤ argc - 3), the keys follow, then the arguments. Called on any
+    /// thread: on an I/O thread (ScriptCommands.OnIoThread) the host must not wait for locks or run a
+    /// script long; it defers to the thread pool (ScriptCommands.DeferToThreadPool) instead.</summary>
     void Eval(ref CommandContext c, bool bySha, bool readOnly, int numKeys);
 
     /// <summary>FCALL/FCALL_RO: the host looks the function up first ("Function not found" comes before

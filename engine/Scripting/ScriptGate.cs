@@ -33,6 +33,12 @@ public static unsafe class ScriptGate
             cmd.Handler(ref c);
             return;
         }
+        if (ScriptCommands.OnIoThread(ref c))
+        {
+            // Waiting here would stall every connection of this epoll thread: wait on the pool.
+            ScriptCommands.DeferToThreadPool(ref c);
+            return;
+        }
         var held = new Held(server.Store);
         if (!need.Acquire(server, ref held, out ScriptKind busyKind))
         {

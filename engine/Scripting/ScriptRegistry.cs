@@ -1,7 +1,9 @@
 // Every script transaction of the server (one per Lua VM), for the questions asked from other
 // threads: which running script holds a shard, has it run past busy-reply-threshold (-BUSY), and
-// SCRIPT KILL / FUNCTION KILL / shutdown. `Active` counts the scripts holding shard locks right now;
-// while it is zero, commands skip the script gate entirely (one volatile read).
+// SCRIPT KILL / FUNCTION KILL / shutdown. AnyHoldsLocks is the dispatcher's question before every
+// command: while no script holds a shard lock, commands skip the script gate. It reads each
+// transaction's own flag (a handful: one per Lua VM) instead of a shared counter, so that scripts on
+// different cores never write a common cache line.
 namespace NativeKv.Engine.Scripting;
 
 public sealed class ScriptRegistry
@@ -9,8 +11,16 @@ public sealed class ScriptRegistry
     ScriptTransaction[] _all = [];
     readonly Lock _addLock = new();
 
-    /// <summary>Scripts currently holding at least one shard lock.</summary>
-    public int Active;
+    /// <summary>True when some script holds at least one shard lock right now.</summary>
+    public bool AnyHoldsLocks
+    {
+        get
+        {
+            foreach (var tx in Volatile.Read(ref _all))
+                if (tx.HoldsAnything) return true;
+            return false;
+        }
+    }
 
     /// <summary>Threads waiting in the script gate for a lock a running script holds.</summary>
     public int GateWaiters;
@@ -89,6 +99,14 @@ public sealed class ScriptRegistry
                 ? "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
                 : "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
         return "NOTBUSY No scripts in execution right now.";
+    }
+
+    /// <summary>Interrupts the scripts running inline on an I/O thread for at least
+    /// <paramref name="budgetMs"/>: they are rolled back and run again on the thread pool.</summary>
+    public void MigrateOverdueInline(long budgetMs)
+    {
+        foreach (var tx in All)
+            if (tx.IsRunning && tx.OnIoThread && !tx.MigrateRequested && tx.ElapsedMs >= budgetMs) tx.RequestMigrate();
     }
 
     /// <summary>Stops every running script (shutdown).</summary>

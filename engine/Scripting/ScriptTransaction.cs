@@ -43,6 +43,18 @@ public interface IScriptInterrupt
     void Interrupt();
 }
 
+public enum BeginResult : byte
+{
+    /// <summary>The locks are held; the script may run.</summary>
+    Started,
+
+    /// <summary>A script holding a needed lock has run past the threshold: -BUSY was written.</summary>
+    Busy,
+
+    /// <summary>On an I/O thread, a needed lock was taken: nothing is held; run on the thread pool.</summary>
+    WouldWait,
+}
+
 public enum CallStatus : byte
 {
     /// <summary>The command ran; its reply (possibly an error reply) is in <see cref="ScriptTransaction.Reply"/>.</summary>
@@ -129,6 +141,23 @@ public sealed unsafe class ScriptTransaction : IDisposable
     long _killGeneration = -1;
     volatile bool _retryRequested;
 
+    volatile bool _migrateRequested;
+
+    /// <summary>The script runs inline on an I/O thread (it was started there).</summary>
+    public bool OnIoThread { get; private set; }
+
+    /// <summary>The inline run went past its budget: abandon it (it is rolled back) and run again on the
+    /// thread pool.</summary>
+    public bool MigrateRequested => _migrateRequested;
+
+    /// <summary>Asks an inline run to stop so that it re-runs on the thread pool (the watchdog). Any thread.</summary>
+    public void RequestMigrate()
+    {
+        if (!OnIoThread || _running == 0) return;
+        _migrateRequested = true;
+        Interrupt?.Interrupt();
+    }
+
     public ScriptKind Kind { get; private set; }
     public bool ReadOnly { get; private set; }
     public bool AllowOom { get; set; }
@@ -173,7 +202,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
     /// <summary>Held shard mask in <paramref name="db"/> (any thread).</summary>
     internal ulong HeldMask(int db) => _running != 0 ? Volatile.Read(ref _held[db]) : 0;
 
-    internal bool HoldsAnything => _running != 0 && _holdsAny;
+    internal bool HoldsAnything => Volatile.Read(ref _holdsAny);
 
     /// <summary>True when this script has run longer than busy-reply-threshold (a value of 0 or less
     /// disables the threshold, as in Redis).</summary>
@@ -186,8 +215,18 @@ public sealed unsafe class ScriptTransaction : IDisposable
     /// in caller arguments [firstKey, firstKey + numKeys) in order. Returns false, having written -BUSY
     /// into the caller's reply, when a script that holds one of them has run past the threshold.
     /// </summary>
-    public bool Begin(ref CommandContext caller, int firstKey, int numKeys, ScriptKind kind, bool readOnly)
+    public bool Begin(ref CommandContext caller, int firstKey, int numKeys, ScriptKind kind, bool readOnly) =>
+        Begin(ref caller, firstKey, numKeys, kind, readOnly, onIoThread: false) == BeginResult.Started;
+
+    /// <summary>
+    /// Like Begin; with <paramref name="onIoThread"/> the locks are only tried (an I/O thread must not
+    /// wait): WouldWait means nothing is held and the script should run on the thread pool. A script
+    /// started on an I/O thread is interrupted (MigrateRequested) when it runs past the inline budget.
+    /// </summary>
+    public BeginResult Begin(ref CommandContext caller, int firstKey, int numKeys, ScriptKind kind, bool readOnly, bool onIoThread)
     {
+        OnIoThread = onIoThread;
+        _migrateRequested = false;
         Kind = kind;
         ReadOnly = readOnly;
         AllowOom = false;
@@ -203,15 +242,16 @@ public sealed unsafe class ScriptTransaction : IDisposable
             _want[Client.Db] |= 1UL << (int)(h >> (64 - Database.ShardBits));
         }
         _running = 1;
-        if (!AcquireWanted(out ScriptKind busyKind))
+        var acquired = AcquireWanted(out ScriptKind busyKind);
+        if (acquired != AcquireResult.Acquired)
         {
-            WriteBusy(caller.Reply, busyKind);
+            if (acquired == AcquireResult.Busy) WriteBusy(caller.Reply, busyKind);
             End();
-            return false;
+            return acquired == AcquireResult.Busy ? BeginResult.Busy : BeginResult.WouldWait;
         }
         Volatile.Write(ref _startTimestamp, Math.Max(1, Environment.TickCount64));
         _timeMs = caller.NowMs;
-        return true;
+        return BeginResult.Started;
     }
 
     /// <summary>
@@ -226,7 +266,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
         if (Attempt > MaxAttemptsBeforeGlobalLock) _wantAll = true;
         _retryRequested = false;
         Volatile.Write(ref _startTimestamp, 0);
-        if (!AcquireWanted(out ScriptKind busyKind))
+        if (AcquireWanted(out ScriptKind busyKind) != AcquireResult.Acquired)
         {
             WriteBusy(callerReply, busyKind);
             End();
@@ -286,6 +326,8 @@ public sealed unsafe class ScriptTransaction : IDisposable
         _wantAll = false;
         Volatile.Write(ref _startTimestamp, 0);
         _running = 0;
+        OnIoThread = false;
+        _migrateRequested = false;
         FunctionName = null;
         Reply.Clear();
         Reply.TrimIfLarge();
@@ -342,7 +384,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
     public CallStatus Call()
     {
         Reply.Clear();
-        if (_retryRequested || KillRequested) return Abort();
+        if (_retryRequested || KillRequested || _migrateRequested) return Abort();
         CommandDef? cmd = CommandTable.Lookup(Args.Get(0));
         if (cmd != null && cmd.Subcommands != null && Args.Count >= 2) cmd = CommandTable.LookupSub(cmd, Args.Get(1));
         if (cmd == null) return Refuse("ERR Unknown Redis command called from script"u8);
@@ -452,7 +494,8 @@ public sealed unsafe class ScriptTransaction : IDisposable
     bool TryLockUndeclared(int db, int index, Shard shard)
     {
         _want[db] |= 1UL << index;
-        if (!shard.Lock.TryEnter(UndeclaredLockWaitMs)) return false;
+        // On an I/O thread not even a short wait: the retry runs on the thread pool anyway.
+        if (!shard.Lock.TryEnter(OnIoThread ? 0 : UndeclaredLockWaitMs)) return false;
         MarkHeld(db, index);
         return true;
     }
@@ -460,15 +503,14 @@ public sealed unsafe class ScriptTransaction : IDisposable
     void MarkHeld(int db, int index)
     {
         Volatile.Write(ref _held[db], _held[db] | (1UL << index));
-        if (!_holdsAny)
-        {
-            _holdsAny = true;
-            Interlocked.Increment(ref _server.RunningScripts.Active);
-        }
+        if (!_holdsAny) Volatile.Write(ref _holdsAny, true);
     }
 
-    /// <summary>Takes every wanted shard in the global order, waiting (with -BUSY detection).</summary>
-    bool AcquireWanted(out ScriptKind busyKind)
+    enum AcquireResult { Acquired, Busy, WouldWait }
+
+    /// <summary>Takes every wanted shard in the global order, waiting (with -BUSY detection), or on an
+    /// I/O thread only trying.</summary>
+    AcquireResult AcquireWanted(out ScriptKind busyKind)
     {
         busyKind = ScriptKind.Eval;
         for (int db = 0; db < _dbCount; db++)
@@ -481,15 +523,23 @@ public sealed unsafe class ScriptTransaction : IDisposable
                 int i = System.Numerics.BitOperations.TrailingZeroCount(want);
                 want &= want - 1;
                 if ((_held[db] & (1UL << i)) != 0) continue;
-                if (!ScriptGate.AcquireTimed(_server, database.Shards[i], db, i, this, out busyKind))
+                if (OnIoThread)
+                {
+                    if (!database.Shards[i].Lock.TryEnter())
+                    {
+                        ReleaseAll();
+                        return AcquireResult.WouldWait;
+                    }
+                }
+                else if (!ScriptGate.AcquireTimed(_server, database.Shards[i], db, i, this, out busyKind))
                 {
                     ReleaseAll();
-                    return false;
+                    return AcquireResult.Busy;
                 }
                 MarkHeld(db, i);
             }
         }
-        return true;
+        return AcquireResult.Acquired;
     }
 
     void ReleaseAll()
@@ -508,8 +558,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
                 shards[i].Lock.Exit();
             }
         }
-        _holdsAny = false;
-        Interlocked.Decrement(ref _server.RunningScripts.Active);
+        Volatile.Write(ref _holdsAny, false);
     }
 
     internal static void WriteBusy(RespWriter reply, ScriptKind kind) =>

@@ -30,6 +30,9 @@ internal sealed class CachedScript
     public bool NoWrites;
     public bool AllowOom;
     public bool HasShebang;
+
+    /// <summary>Once ran past the inline budget on an I/O thread: runs on the thread pool from then on.</summary>
+    public bool RunsLong;
     public CachedScript? NextSameHash;
 }
 
@@ -348,6 +351,7 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
         if (_loadDeadline != 0 && Stopwatch.GetTimestamp() > _loadDeadline) msg = "FUNCTION LOAD timeout";
         else if (Tx.KillRequested) msg = "ERR Script killed by user with SCRIPT KILL...";
         else if (Tx.RetryRequested) msg = "ERR script interrupted to take more locks";
+        else if (Tx.MigrateRequested) msg = "ERR script interrupted to move to a worker thread";
         if (msg != null)
         {
             lua_createtable(thread, 0, 1);
@@ -556,7 +560,7 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
 
     // ---------------------------------------------------------------- EVAL
 
-    public void Eval(ref CommandContext c, bool bySha, bool readOnly, int numKeys)
+    public void Eval(ref CommandContext c, bool bySha, bool readOnly, int numKeys, bool onIoThread)
     {
         SyncScriptCache();
         CachedScript? script;
@@ -579,8 +583,14 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
             c.Reply.WriteError("ERR Can not execute a script with write flag using *_ro command."u8);
             return;
         }
+        if (onIoThread && script.RunsLong)
+        {
+            ScriptCommands.DeferToThreadPool(ref c);
+            return;
+        }
         _runName = script.ShaHex;
-        Run(ref c, script.FunctionRef, ScriptKind.Eval, readOnly || script.NoWrites, script.AllowOom, numKeys, null);
+        if (Run(ref c, script.FunctionRef, ScriptKind.Eval, readOnly || script.NoWrites, script.AllowOom, numKeys, null, onIoThread) == RunOutcome.MovedLong)
+            script.RunsLong = true;
     }
 
     /// <summary>SCRIPT LOAD: compiles (reporting syntax errors) and caches.</summary>
@@ -593,7 +603,7 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
 
     // ---------------------------------------------------------------- FCALL
 
-    public void FCall(ref CommandContext c, bool readOnly, FunctionInfo function, int numKeys)
+    public void FCall(ref CommandContext c, bool readOnly, FunctionInfo function, int numKeys, bool onIoThread)
     {
         SyncFunctions();
         if (!_functionRefs.TryGetValue(function.Name, out int funcRef))
@@ -606,8 +616,14 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
             c.Reply.WriteError("ERR Can not execute a script with write flag using *_ro command."u8);
             return;
         }
+        if (onIoThread && function.RunsLong)
+        {
+            ScriptCommands.DeferToThreadPool(ref c);
+            return;
+        }
         _runName = function.Name;
-        Run(ref c, funcRef, ScriptKind.Function, readOnly || function.NoWrites, function.AllowOom, numKeys, function.Name);
+        if (Run(ref c, funcRef, ScriptKind.Function, readOnly || function.NoWrites, function.AllowOom, numKeys, function.Name, onIoThread) == RunOutcome.MovedLong)
+            function.RunsLong = true;
     }
 
     void SyncFunctions()
@@ -752,14 +768,27 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
 
     // ---------------------------------------------------------------- running a script
 
+    enum RunOutcome { Done, Moved, MovedLong }
+
     /// <summary>
     /// Runs the function at <paramref name="funcRef"/> as one transaction: locks the declared keys,
     /// runs, and commits (writing the converted result) or rolls back (writing the error). Re-runs
     /// when the script needed a lock it could not take.
+    ///
+    /// On an I/O thread (a socket's epoll thread) the script runs inline, the fastest way, but only as
+    /// long as that is harmless: locks are only tried, and a run that goes past the inline budget (the
+    /// watchdog interrupts it), that needs a lock it cannot take, or that must retry, is rolled back —
+    /// nothing of it is visible — and the command moves to the thread pool, where it runs again.
     /// </summary>
-    void Run(ref CommandContext c, int funcRef, ScriptKind kind, bool readOnly, bool allowOom, int numKeys, string? functionName)
+    RunOutcome Run(ref CommandContext c, int funcRef, ScriptKind kind, bool readOnly, bool allowOom, int numKeys, string? functionName, bool onIoThread)
     {
-        if (!Tx.Begin(ref c, 3, numKeys, kind, readOnly)) return;
+        var begun = Tx.Begin(ref c, 3, numKeys, kind, readOnly, onIoThread);
+        if (begun == BeginResult.Busy) return RunOutcome.Done;
+        if (begun == BeginResult.WouldWait)
+        {
+            ScriptCommands.DeferToThreadPool(ref c);
+            return RunOutcome.Moved;
+        }
         Tx.AllowOom = allowOom;
         Tx.FunctionName = functionName;
         var prev = t_current;
@@ -773,6 +802,7 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
                 Tx.Client.Protocol = 2;
                 Tx.Reply.Resp3 = false;
                 ScriptResp3 = false;
+                Cjson.Reset();
                 int status = Execute(ref c, funcRef, kind, numKeys);
                 if (HasPending)
                 {
@@ -783,12 +813,20 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
                     if (status == LUA_OK) status = LUA_ERRRUN;
                     else Pop(L, 1);
                 }
+                if (!Tx.KillRequested && (Tx.MigrateRequested || (onIoThread && Tx.RetryRequested)))
+                {
+                    // Leave the I/O thread: undo, release, and run again on the thread pool.
+                    bool overBudget = Tx.MigrateRequested;
+                    Tx.Rollback();
+                    ScriptCommands.DeferToThreadPool(ref c);
+                    return overBudget ? RunOutcome.MovedLong : RunOutcome.Moved;
+                }
                 if (Tx.RetryRequested && !Tx.KillRequested)
                 {
                     Tx.Rollback();
                     ClearHook();
                     lua_settop(L, 0);
-                    if (!Tx.Retry(c.Reply)) return;
+                    if (!Tx.Retry(c.Reply)) return RunOutcome.Done;
                     continue;
                 }
                 if (status == LUA_OK && !Tx.KillRequested)
@@ -802,7 +840,7 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
                     WriteError(c.Reply, status);
                     if (status == LUA_ERRMEM) lua_gc(L, LUA_GCCOLLECT, 0);
                 }
-                break;
+                return RunOutcome.Done;
             }
         }
         finally

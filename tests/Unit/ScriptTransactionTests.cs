@@ -151,10 +151,10 @@ public unsafe class ScriptTransactionTests
     {
         var tx = Begin("k1", "k2", "k3");
         Call(tx, "SET", "undeclared", "x");
-        Assert.That(_server.RunningScripts.Active, Is.EqualTo(1));
+        Assert.That(_server.RunningScripts.AnyHoldsLocks, Is.True);
         tx.Commit();
         tx.End();
-        Assert.That(_server.RunningScripts.Active, Is.EqualTo(0));
+        Assert.That(_server.RunningScripts.AnyHoldsLocks, Is.False);
         var entered = new List<bool>();
         var t = new Thread(() =>
         {
