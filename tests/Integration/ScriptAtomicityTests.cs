@@ -282,6 +282,17 @@ public sealed class ScriptAtomicityTests : ServerFixture
     }
 
     [Test]
+    public void ScriptRunningTensOfMilliseconds_WritesExactlyOnce()
+    {
+        // In NativeKv such a script starts inline, is interrupted after its budget, rolled back and run
+        // again on the thread pool (and then directly there): its effect must still happen once per call.
+        const string slow = "redis.call('incr', KEYS[1]) for i = 1, 20000000 do end return redis.call('get', KEYS[1])";
+        for (int i = 1; i <= 3; i++)
+            RespAssert.IsBulk(Call("EVAL", slow, "1", "once"), i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        RespAssert.IsBulk(Call("GET", "once"), "3");
+    }
+
+    [Test]
     [Category(TestTarget.NativeKvOnly)]
     public void ScriptThatBlocksOneThread_OthersKeepBeingServed()
     {
