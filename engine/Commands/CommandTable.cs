@@ -186,12 +186,13 @@ public static unsafe class CommandTable
         var cats = new List<string>();
         var f = cmd.Flags;
         if ((f & Write) != 0) cats.Add("write");
-        if ((f & ReadOnly) != 0) cats.Add("read");
+        if ((f & ReadOnly) != 0 && cmd.Group != "scripting") cats.Add("read"); // EVAL_RO is not @read in Redis
         if (cmd.Group is "generic") cats.Add("keyspace");
         else if (cmd.Group is "string" or "list" or "hash" or "set" or "sortedset" or "connection") cats.Add(cmd.Group);
         if ((f & Admin) != 0) { cats.Add("admin"); cats.Add("dangerous"); }
         if ((f & Blocking) != 0) cats.Add("blocking");
         cats.Add((f & Fast) != 0 ? "fast" : "slow");
+        if (cmd.Group is "scripting" && cmd.Subcommands == null) cats.Add("scripting");
         return cats;
     }
 }

@@ -15,12 +15,12 @@ public static unsafe class ScriptCommands
     {
         CommandDef[] rows =
         [
-            CommandTable.Row("eval", -3, NoScript | SkipMonitor | Stale, 0, 0, 0, &Eval, "scripting", "Executes a server-side Lua script.", "2.6.0", numKeys: 2),
-            CommandTable.Row("evalsha", -3, NoScript | SkipMonitor | Stale, 0, 0, 0, &EvalSha, "scripting", "Executes a server-side Lua script by SHA1 digest.", "2.6.0", numKeys: 2),
-            CommandTable.Row("eval_ro", -3, NoScript | SkipMonitor | Stale | ReadOnly, 0, 0, 0, &EvalRo, "scripting", "Executes a read-only server-side Lua script.", "7.0.0", numKeys: 2),
-            CommandTable.Row("evalsha_ro", -3, NoScript | SkipMonitor | Stale | ReadOnly, 0, 0, 0, &EvalShaRo, "scripting", "Executes a read-only server-side Lua script by SHA1 digest.", "7.0.0", numKeys: 2),
-            CommandTable.Row("fcall", -3, NoScript | SkipMonitor | Stale, 0, 0, 0, &FCall, "scripting", "Invokes a function.", "7.0.0", numKeys: 2),
-            CommandTable.Row("fcall_ro", -3, NoScript | SkipMonitor | Stale | ReadOnly, 0, 0, 0, &FCallRo, "scripting", "Invokes a read-only function.", "7.0.0", numKeys: 2),
+            CommandTable.Row("eval", -3, NoScript | SkipMonitor | Stale | NoMandatoryKeys, 0, 0, 0, &Eval, "scripting", "Executes a server-side Lua script.", "2.6.0", numKeys: 2),
+            CommandTable.Row("evalsha", -3, NoScript | SkipMonitor | Stale | NoMandatoryKeys, 0, 0, 0, &EvalSha, "scripting", "Executes a server-side Lua script by SHA1 digest.", "2.6.0", numKeys: 2),
+            CommandTable.Row("eval_ro", -3, NoScript | SkipMonitor | Stale | NoMandatoryKeys | ReadOnly, 0, 0, 0, &EvalRo, "scripting", "Executes a read-only server-side Lua script.", "7.0.0", numKeys: 2),
+            CommandTable.Row("evalsha_ro", -3, NoScript | SkipMonitor | Stale | NoMandatoryKeys | ReadOnly, 0, 0, 0, &EvalShaRo, "scripting", "Executes a read-only server-side Lua script by SHA1 digest.", "7.0.0", numKeys: 2),
+            CommandTable.Row("fcall", -3, NoScript | SkipMonitor | Stale | NoMandatoryKeys, 0, 0, 0, &FCall, "scripting", "Invokes a function.", "7.0.0", numKeys: 2),
+            CommandTable.Row("fcall_ro", -3, NoScript | SkipMonitor | Stale | NoMandatoryKeys | ReadOnly, 0, 0, 0, &FCallRo, "scripting", "Invokes a read-only function.", "7.0.0", numKeys: 2),
             CommandTable.Parent("script", -2, None, "scripting", "A container for Lua scripts management commands.",
                 CommandTable.Row("script|load", 3, NoScript | Stale, 0, 0, 0, &ScriptLoad, "scripting", "Loads a server-side Lua script to the script cache.", "2.6.0"),
                 CommandTable.Row("script|exists", -3, NoScript, 0, 0, 0, &ScriptExists, "scripting", "Determines whether server-side Lua scripts exist in the script cache.", "2.6.0"),

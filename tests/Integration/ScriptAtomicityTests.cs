@@ -215,6 +215,79 @@ public sealed class ScriptAtomicityTests : ServerFixture
     }
 
     [Test]
+    public void ListBlockingCommandsInAScript_AnswerAsTimedOut()
+    {
+        // BLMPOP may be called from scripts and then never blocks; BLPOP, BRPOP, BLMOVE, BRPOPLPUSH are
+        // refused there (their rows carry noscript, as in Redis 7.0).
+        RespAssert.IsNil(Call("EVAL", "return redis.call('blmpop', 0, 1, 'nolist', 'left')", "0"));
+        RespAssert.IsErrorStartingWith(Call("EVAL", "return redis.call('blpop', 'nolist', 0)", "0"), "ERR This Redis command is not allowed from script script: ");
+        RespAssert.IsErrorStartingWith(Call("EVAL", "return redis.call('blmove', 'nolist', 'dst', 'left', 'right', 0)", "0"), "ERR This Redis command is not allowed from script script: ");
+        RespAssert.IsSimple(Call("PING"), "PONG");
+    }
+
+    [Test]
+    public void ClientBlockedOnAList_IsServedOnceTheScriptCommits_WithTheScriptsFinalValue()
+    {
+        using var blocked = SendAsync("BLPOP", "jobs", "5");
+        Thread.Sleep(100);
+        // The script pushes two elements then pops one: the waiter gets what is left at commit.
+        RespAssert.IsInteger(Call("EVAL", "redis.call('rpush', KEYS[1], 'a', 'b') redis.call('lpop', KEYS[1]) return 1", "1", "jobs"), 1);
+        AssertShape(blocked.Read(), "[\"jobs\", \"b\"]");
+        RespAssert.IsInteger(Call("EXISTS", "jobs"), 0);
+    }
+
+    [Test]
+    [Category(TestTarget.NativeKvOnly)]
+    public void ClientBlockedOnAList_NeverSeesAPushOfAScriptThatFails()
+    {
+        TestTarget.RequireNativeKv();
+        using var blocked = SendAsync("BLPOP", "jobs", "1");
+        Thread.Sleep(100);
+        RespAssert.IsErrorStartingWith(Call("EVAL", "redis.call('rpush', KEYS[1], 'job') redis.call('incr', KEYS[1])", "1", "jobs"), "WRONGTYPE");
+        RespAssert.IsNullArray(blocked.Read());
+        RespAssert.IsInteger(Call("EXISTS", "jobs"), 0);
+    }
+
+    [Test]
+    public void ClientBlockedOnAList_IsServedWhenAScriptRenamesAListOntoItsKey()
+    {
+        Client.Call("RPUSH", "staging", "x");
+        using var blocked = SendAsync("BRPOP", "ready", "5");
+        Thread.Sleep(100);
+        RespAssert.IsOk(Call("EVAL", "return redis.call('rename', KEYS[1], KEYS[2])", "2", "staging", "ready"));
+        AssertShape(blocked.Read(), "[\"ready\", \"x\"]");
+    }
+
+    [Test]
+    public void ClientBlockedOnAList_IsServedWhenAScriptSwapsInADatabaseThatHasIt()
+    {
+        Client.Ok("SELECT", "1");
+        Client.Call("RPUSH", "swapped", "from-db1");
+        Client.Ok("SELECT", "0");
+        using var blocked = SendAsync("BLPOP", "swapped", "5");
+        Thread.Sleep(100);
+        RespAssert.IsOk(Call("EVAL", "return redis.call('swapdb', 0, 1)", "0"));
+        AssertShape(blocked.Read(), "[\"swapped\", \"from-db1\"]");
+    }
+
+    [Test]
+    public void CommandGetKeys_FindsTheKeysOfScriptCommands()
+    {
+        AssertShape(Call("COMMAND", "GETKEYS", "EVAL", "return 1", "2", "a", "b", "arg"), "[\"a\", \"b\"]");
+        AssertShape(Call("COMMAND", "GETKEYS", "EVALSHA_RO", "0123456789012345678901234567890123456789", "1", "k"), "[\"k\"]");
+        AssertShape(Call("COMMAND", "GETKEYS", "FCALL", "f", "1", "k", "v"), "[\"k\"]");
+        AssertShape(Call("COMMAND", "GETKEYS", "EVAL", "return 1", "0"), "[]"); // no_mandatory_keys
+        foreach (var name in new[] { "eval", "evalsha_ro", "fcall" })
+        {
+            var info = Call("COMMAND", "INFO", name).Items![0];
+            var flags = info.Items![2].Items!.Select(f => f.Text).ToList();
+            Assert.That(flags, Does.Contain("noscript").And.Contain("no_mandatory_keys").And.Contain("movablekeys"), name);
+            var categories = info.Items[6].Items!.Select(f => f.Text).ToList();
+            Assert.That(categories, Is.EqualTo(new[] { "@slow", "@scripting" }), name);
+        }
+    }
+
+    [Test]
     public void ErrorCaughtWithPcall_ScriptSucceedsAndKeepsItsWrites()
     {
         Client.Ok("SET", "str", "abc");
