@@ -44,7 +44,10 @@ SUITE_lua=(
     "@lua -c 50 -n 100000 -r 100000 EVALSHA {sha:get} 1 key:__rand_int__"
     "@lua -c 50 -n 100000 -r 100000 EVALSHA {sha:rmw} 1 counter:__rand_int__"
     "@lua -c 50 -n 1000000 -r 100000 -P 16 EVALSHA {sha:get} 1 key:__rand_int__"
-    # Issue 5's lines: a trivial script and its read-modify-write script, pipelined.
+    # Issue 5's lines: a trivial script and its read-modify-write script, unpipelined and pipelined.
+    "@lua -c 50 -n 200000 EVAL {script:hello} 0"
+    "@lua -c 50 -n 200000 -r 100000 EVAL {script:rmw5} 1 ev:__rand_int__"
+    "@lua -c 50 -n 200000 -r 100000 EVALSHA {sha:rmw5} 1 ev:__rand_int__"
     "@lua -c 50 -n 1000000 -P 16 EVAL {script:hello} 0"
     "@lua -c 50 -n 1000000 -r 100000 -P 16 EVAL {script:rmw5} 1 ev:__rand_int__"
     "@lua -c 50 -n 1000000 -r 100000 -P 16 EVALSHA {sha:rmw5} 1 ev:__rand_int__"

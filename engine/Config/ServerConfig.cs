@@ -70,7 +70,10 @@ public sealed class ServerConfig
         new("bind", false, c => string.Join(' ', c.Bind), (c, a) => c.Bind = a.Length == 0 ? throw new ConfigException("wrong number of arguments") : a),
         new("databases", false, c => c.Databases.ToString(CultureInfo.InvariantCulture), (c, a) => c.Databases = Int(a, 1, 1 << 16)),
         new("save", true, c => c.Save, (c, a) => c.Save = ParseSave(a)),
-        new("appendonly", true, c => YesNo(c.AppendOnly), (c, a) => c.AppendOnly = Bool(a)),
+        // Until the AOF lands (issue 6), "yes" is refused rather than silently not persisting.
+        new("appendonly", true, c => YesNo(c.AppendOnly), (c, a) => c.AppendOnly = Bool(a)
+            ? throw new ConfigException("appendonly yes is not available in this build: NativeKv does not persist yet (README, Persistence guarantees)")
+            : false),
         new("appendfsync", true, c => c.AppendFsync, (c, a) => c.AppendFsync = Enum(a, "always", "everysec", "no")),
         new("appendfilename", false, c => c.AppendFilename, (c, a) => c.AppendFilename = Str(a)),
         new("appenddirname", false, c => c.AppendDirname, (c, a) => c.AppendDirname = Str(a)),
