@@ -88,6 +88,10 @@ public sealed class ClientState
     /// <summary>The list blocking registry's per-client state, reused across blocking commands.</summary>
     internal object? BlockState;
 
+    /// <summary>LSN of this client's last AOF entry in the current batch: under appendfsync always the
+    /// connection holds the batch's replies until the log is durable up to it (0: nothing to wait for).</summary>
+    public long PendingLsn;
+
     public long QueryBufferBytes;
     public long OutputBufferBytes;
 }

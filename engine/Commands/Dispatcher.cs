@@ -35,7 +35,8 @@ public static unsafe class Dispatcher
         // Over maxmemory: evict per policy first; if that cannot bring memory under the limit, refuse
         // commands that may grow memory (reads and deletes still run), as Redis's processCommand does.
         var server = c.Server;
-        if (server.MaxMemory > 0 && Memory.MemoryCounters.Used > server.MaxMemory
+        // Not while loading: the log must replay whole (Redis does not evict while loading either).
+        if (server.MaxMemory > 0 && !server.Store.Loading && Memory.MemoryCounters.Used > server.MaxMemory
             && !Keyspace.Evictor.FreeMemoryIfNeeded(server.Store, server.MaxMemory, server.EvictionPolicy, server.EvictionSamples, ref server.EvictedKeys)
             && (cmd.Flags & CommandFlags.DenyOom) != 0)
         {
@@ -45,7 +46,10 @@ public static unsafe class Dispatcher
         }
         long start = c.Timestamp != 0 ? c.Timestamp : Stopwatch.GetTimestamp();
         long errorsBefore = c.Reply.ErrorCount;
-        cmd.Handler(ref c);
+        if ((cmd.Flags & CommandFlags.Write) != 0 && c.Server.Persistence is { } persistence)
+            ExecuteWrite(ref c, cmd, persistence, errorsBefore);
+        else
+            cmd.Handler(ref c);
         // Serve clients blocked on keys this command pushed to (Redis's handleClientsBlockedOnKeys),
         // now that it holds no locks. Inside MULTI/EXEC or a script the unit's end does it instead.
         if (c.Server.Blocking.HasReadyKeys && !c.Client.DenyBlocking) c.Server.Blocking.HandleReadyKeys();
@@ -55,6 +59,32 @@ public static unsafe class Dispatcher
         Interlocked.Increment(ref cmd.Calls);
         Interlocked.Add(ref cmd.Microseconds, elapsed * 1_000_000 / Stopwatch.Frequency);
         if (c.Reply.ErrorCount != errorsBefore) Interlocked.Increment(ref cmd.FailedCalls);
+    }
+
+    /// <summary>
+    /// A write command under persistence: its shards are locked before the handler and its AOF entry is
+    /// appended before they are released, so the log holds conflicting commands in the order they ran
+    /// (Persistence/WriteScope.cs). Only a command that changed something is logged (c.Dirty > 0).
+    /// </summary>
+    static void ExecuteWrite(ref CommandContext c, CommandDef cmd, Persistence.PersistenceManager persistence, long errorsBefore)
+    {
+        if (persistence.DenyWritesReason is { } misconf)
+        {
+            c.Reply.WriteError(misconf);
+            return;
+        }
+        Persistence.WriteScope.Enter(ref c, cmd);
+        try
+        {
+            cmd.Handler(ref c);
+            bool changed = c.Dirty > 0 || (!cmd.TracksDirty && c.Reply.ErrorCount == errorsBefore && !c.Client.Suspended);
+            if (changed) persistence.Propagate(ref c);
+            else Persistence.Propagation.Reset();
+        }
+        finally
+        {
+            Persistence.WriteScope.Exit();
+        }
     }
 
     static void UnknownCommand(ref CommandContext c)

@@ -17,6 +17,26 @@ public unsafe interface IEntryVisitor
     void Visit(Entry* e);
 }
 
+/// <summary>A snapshot that still needs this shard as it was when the snapshot started: called (under
+/// the shard lock) before the first change to the shard, it serializes the shard and clears
+/// <see cref="Shard.PendingCapture"/>.</summary>
+public interface IShardCapture
+{
+    void Capture(Shard shard);
+}
+
+/// <summary>Told when a key is deleted by the server rather than by a command, under the shard lock,
+/// before the entry goes: the AOF logs a DEL, so that replaying the log gives the same dataset.</summary>
+public unsafe interface IKeyEvents
+{
+    /// <summary>A key's TTL passed (lazily or in the active cycle). False keeps the key (nothing expires
+    /// while loading).</summary>
+    bool OnExpire(Shard shard, Entry* e);
+
+    /// <summary>A key is evicted (maxmemory).</summary>
+    void OnEvict(Shard shard, Entry* e);
+}
+
 public unsafe sealed class Shard
 {
     /// <summary>First table size: tiny, so that 1,024 empty shards (16 databases) cost almost nothing.</summary>
@@ -44,6 +64,33 @@ public unsafe sealed class Shard
     int _expireCount, _expireCapacity;
 
     public Shard(int ordinal) => Ordinal = ordinal;
+
+    /// <summary>Set while a snapshot has not yet serialized this shard (see Persistence/Snapshot.cs).
+    /// Every mutator below calls <see cref="BeforeWrite"/>; code that changes an aggregate in place
+    /// outside Dispatcher.Execute must call it too.</summary>
+    public IShardCapture? PendingCapture;
+
+    /// <summary>Expiry and eviction events (the AOF's DEL propagation, no expiry while loading); null:
+    /// delete silently.</summary>
+    public IKeyEvents? KeyEvents;
+
+    /// <summary>Lets a pending snapshot copy this shard before it changes (one field test when none is).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void BeforeWrite()
+    {
+        var capture = PendingCapture;
+        if (capture != null) capture.Capture(this);
+    }
+
+    /// <summary>Deletes an entry whose TTL passed, unless the expire listener vetoes it; true if deleted.</summary>
+    public bool ExpireEntry(Entry* e)
+    {
+        var listener = KeyEvents;
+        if (listener != null && !listener.OnExpire(this, e)) return false;
+        Delete(e);
+        ExpiredKeys++;
+        return true;
+    }
 
     [StructLayout(LayoutKind.Sequential)]
     public struct ExpireRef
@@ -105,12 +152,7 @@ public unsafe sealed class Shard
     public Entry* Lookup(ReadOnlySpan<byte> key, uint hash, long nowMs)
     {
         Entry* e = Find(key, hash);
-        if (e != null && e->ExpireSlot >= 0 && _expires[e->ExpireSlot].At <= nowMs)
-        {
-            Delete(e);
-            ExpiredKeys++;
-            return null;
-        }
+        if (e != null && e->ExpireSlot >= 0 && _expires[e->ExpireSlot].At <= nowMs && ExpireEntry(e)) return null;
         return e;
     }
 
@@ -125,6 +167,7 @@ public unsafe sealed class Shard
     /// <summary>Creates a new entry for a key known to be absent; the caller fills the value.</summary>
     public Entry* Insert(ReadOnlySpan<byte> key, uint hash, ValueType type, int valueLength)
     {
+        BeforeWrite();
         if (_rehashIdx >= 0) RehashStep();
         ExpandIfNeeded();
         nuint size = Entry.AllocationSize(key.Length, valueLength);
@@ -165,6 +208,7 @@ public unsafe sealed class Shard
     /// </summary>
     public Entry* ResizeValue(Entry* e, int newValueLength)
     {
+        BeforeWrite();
         nuint oldSize = Entry.AllocationSize(e->KeyLength, e->ValueLength);
         nuint newSize = Entry.AllocationSize(e->KeyLength, newValueLength);
         if (SlabArena.RoundedSize(oldSize) == SlabArena.RoundedSize(newSize))
@@ -187,6 +231,7 @@ public unsafe sealed class Shard
     /// <summary>Removes an entry and frees it (and the structure behind an aggregate value).</summary>
     public void Delete(Entry* e)
     {
+        BeforeWrite();
         Entry** link = FindLink(e, out bool inT1);
         *link = e->Next;
         if (inT1) _used1--; else _used0--;
@@ -224,6 +269,7 @@ public unsafe sealed class Shard
     /// <summary>Deletes every entry and returns the index and arena memory.</summary>
     public void Clear()
     {
+        BeforeWrite();
         for (int t = 0; t < 2; t++)
         {
             Entry** table = t == 0 ? _t0 : _t1;
@@ -263,6 +309,8 @@ public unsafe sealed class Shard
     /// <summary>Exchanges the whole contents with another shard (SWAPDB); both locks must be held.</summary>
     public void SwapContents(Shard o)
     {
+        BeforeWrite();
+        o.BeforeWrite();
         (_arena, o._arena) = (o._arena, _arena);
         { Entry** tmp = _t0; _t0 = o._t0; o._t0 = tmp; }
         { Entry** tmp = _t1; _t1 = o._t1; o._t1 = tmp; }
@@ -287,6 +335,7 @@ public unsafe sealed class Shard
 
     public void SetExpire(Entry* e, long atMs)
     {
+        BeforeWrite();
         if (e->ExpireSlot >= 0)
         {
             _expires[e->ExpireSlot].At = atMs;
@@ -309,6 +358,7 @@ public unsafe sealed class Shard
     public bool ClearExpire(Entry* e)
     {
         if (e->ExpireSlot < 0) return false;
+        BeforeWrite();
         RemoveExpireSlot(e);
         return true;
     }
@@ -342,12 +392,7 @@ public unsafe sealed class Shard
         {
             int slot = rng.Next(_expireCount);
             sampled++;
-            if (_expires[slot].At <= nowMs)
-            {
-                Delete(_expires[slot].Entry);
-                ExpiredKeys++;
-                expired++;
-            }
+            if (_expires[slot].At <= nowMs && ExpireEntry(_expires[slot].Entry)) expired++;
         }
         return (sampled, expired);
     }
