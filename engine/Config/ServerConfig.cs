@@ -74,7 +74,7 @@ public sealed class ServerConfig
         new("databases", false, c => c.Databases.ToString(CultureInfo.InvariantCulture), (c, a) => c.Databases = Int(a, 1, 1 << 16)),
         new("save", true, c => c.Save, (c, a) => c.Save = ParseSave(a)),
         new("appendonly", true, c => YesNo(c.AppendOnly), (c, a) => c.AppendOnly = Bool(a)),
-        new("appendfsync", true, c => c.AppendFsync, (c, a) => c.AppendFsync = Enum(a, "always", "everysec", "no")),
+        new("appendfsync", true, c => c.AppendFsync, (c, a) => c.AppendFsync = Enum(a, "everysec", "always", "no")),
         new("appendfilename", false, c => c.AppendFilename, (c, a) => c.AppendFilename = FileName(a, "appendfilename")),
         new("appenddirname", false, c => c.AppendDirname, (c, a) => c.AppendDirname = FileName(a, "appenddirname")),
         new("dir", true, c => c.Dir, (c, a) => c.Dir = ExistingDirectory(a)),

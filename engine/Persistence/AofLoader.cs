@@ -94,7 +94,7 @@ public static unsafe class AofLoader
                 long start = input2.Position;
                 ParseOutcome outcome = ParseCommand(input2, replay, out string? error);
                 if (outcome == ParseOutcome.Corrupt)
-                    throw new PersistenceException($"Bad file format reading the append only file {name} at offset {input2.Position}: {error}. Make a backup of your AOF file, then use ./redis-check-aof --fix {manifestName}");
+                    throw new PersistenceException($"Bad file format reading the append only file {name} at offset {input2.Position - 1}: {error}. Make a backup of your AOF file, then use ./redis-check-aof --fix {manifestName}");
                 if (outcome == ParseOutcome.Truncated)
                 {
                     long cut = multiStart >= 0 ? multiStart : start;
@@ -145,7 +145,8 @@ public static unsafe class AofLoader
 
     enum ParseOutcome { Ok, Truncated, Corrupt }
 
-    /// <summary>Reads one "*N $len data ..." command into the replayer's argument buffer.</summary>
+    /// <summary>Reads one "*N $len data ..." command into the replayer's argument buffer. On Corrupt the
+    /// offending byte is the last one consumed.</summary>
     static ParseOutcome ParseCommand(RdbInput input, Replayer replay, out string? error)
     {
         error = null;

@@ -154,6 +154,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     }
 
     long _startupIncrSize;
+    bool _creatingAtStartup;
 
     static string AuxValue(RdbLoadStats s, string key)
     {
@@ -207,8 +208,17 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     void CreateAofSync()
     {
         _aofDir = AofDirectory;
-        if (!StartRewrite(enabling: true, out string? error, wait: true))
-            throw new PersistenceException($"Can't create the append-only file: {error}");
+        Notice($"Creating AOF base file {AofManifest.BaseName(Config.AppendFilename, 1)} on server start");
+        _creatingAtStartup = true;
+        try
+        {
+            if (!StartRewrite(enabling: true, out string? error, wait: true))
+                throw new PersistenceException($"Can't create the append-only file: {error}");
+        }
+        finally
+        {
+            _creatingAtStartup = false;
+        }
     }
 
     // ================================================================ write path
@@ -529,7 +539,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
             _job = job;
             _jobKind = JobKind.Rewrite;
             _jobStartTicks = Stopwatch.GetTimestamp();
-            Notice("Background append only file rewriting started");
+            if (!_creatingAtStartup) Notice("Background append only file rewriting started");
             if (!wait)
             {
                 _jobThread = new Thread(() => RunRewrite(job, next)) { IsBackground = true, Name = "nativekv-aofrw" };
@@ -608,7 +618,8 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
             _lastRewriteOk = ok;
             _lastRewriteTimeSec = (long)Math.Ceiling(secs);
             _lastCowBytes = job.PeakCapturedBytes;
-            if (ok) _aofRewrites++;
+            if (ok && !_creatingAtStartup) _aofRewrites++;
+            if (_creatingAtStartup) _lastRewriteTimeSec = -1;
             if (_job == job)
             {
                 _job = null;
@@ -616,7 +627,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
                 _jobThread = null;
             }
         }
-        if (ok) Notice("Background AOF rewrite finished successfully");
+        if (ok && !_creatingAtStartup) Notice("Background AOF rewrite finished successfully");
         return ok;
     }
 
