@@ -404,6 +404,7 @@ public unsafe sealed class AofLog : IDisposable
     {
         while (true)
         {
+            _stage = "write";
             try
             {
                 if (rotateTo != null)
@@ -424,6 +425,7 @@ public unsafe sealed class AofLog : IDisposable
                 var policy = Policy;
                 if (policy == FsyncPolicy.Always || syncRequested || (policy == FsyncPolicy.EverySec && SecondsSinceFsync() >= 1))
                 {
+                    _stage = "fsync";
                     if (_unsynced) FileSync.DataSync(_file);
                     _unsynced = false;
                     _lastFsyncTicks = Stopwatch.GetTimestamp();
@@ -441,7 +443,9 @@ public unsafe sealed class AofLog : IDisposable
             {
                 if (Policy == FsyncPolicy.Always)
                 {
-                    Fatal?.Invoke($"Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e.Message}. Exiting...");
+                    Fatal?.Invoke(_stage == "fsync"
+                        ? $"Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e.Message}. Exiting..."
+                        : $"Can't recover from AOF write error when the AOF fsync policy is 'always' ({e.Message}). Exiting...");
                     // Fatal must not return; if it does, never acknowledge anything again.
                     Thread.Sleep(Timeout.Infinite);
                 }
@@ -458,6 +462,8 @@ public unsafe sealed class AofLog : IDisposable
             }
         }
     }
+
+    string _stage = "write";
 
     void WriteAll(byte* p, int len)
     {

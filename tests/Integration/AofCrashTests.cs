@@ -72,6 +72,57 @@ public sealed class AofCrashTests
         Assert.That(totalAcked, Is.GreaterThan(Cycles * 20), "the workers made too little progress to mean anything");
     }
 
+    [Test]
+    public void DiskFullUnderAlways_StopsTheServer_AndEveryAcknowledgedWriteIsInTheLog()
+    {
+        // A small tmpfs fills up: the write that fails must not be acknowledged, and the server stops
+        // (as Redis does) instead of running on without a log. Needs root to mount; skipped otherwise.
+        string mnt = Directory.CreateTempSubdirectory("nativekv-full-").FullName;
+        var mount = ProcessRunner.Run("/bin/mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt], null, TimeSpan.FromSeconds(10));
+        if (mount.ExitCode != 0)
+        {
+            Directory.Delete(mnt);
+            Assert.Ignore("cannot mount a tmpfs here (needs root): " + mount.StdErr);
+        }
+        try
+        {
+            var acked = new List<string>();
+            string value = new('v', 1000);
+            using (var server = ServerProcess.Start(new ServerOptions { UseTempDir = false, ExtraArgs = ["--dir", mnt, "--appendonly", "yes", "--appendfsync", "always"] }))
+            {
+                try
+                {
+                    using var c = server.Connect();
+                    c.ReadTimeout = TimeSpan.FromSeconds(5);
+                    for (int i = 0; i < 1000; i++)
+                    {
+                        var r = c.Call("SET", "key" + S(i), value);
+                        if (r.Text != "OK") break;
+                        acked.Add("key" + S(i));
+                    }
+                }
+                catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidDataException or TimeoutException)
+                {
+                    // the server stopped
+                }
+                int code = server.WaitForExit(TimeSpan.FromSeconds(10));
+                Assert.That(code, Is.Not.EqualTo(0), server.Describe());
+                if (TestTarget.Kind == TargetKind.NativeKv)
+                    Assert.That(server.Output, Does.Contain("when the AOF fsync policy is 'always'"), server.Describe());
+            }
+            Assert.That(acked, Has.Count.GreaterThan(10).And.Count.LessThan(1000));
+            string incr = Directory.GetFiles(Path.Combine(mnt, "appendonlydir"), "*.incr.aof").Single();
+            byte[] log = File.ReadAllBytes(incr);
+            foreach (var key in acked)
+                Assert.That(log.AsSpan().IndexOf(RawClient.Encode("SET", key, value)), Is.GreaterThanOrEqualTo(0), $"acknowledged {key} is not in the log");
+        }
+        finally
+        {
+            ProcessRunner.Run("/bin/umount", [mnt], null, TimeSpan.FromSeconds(10));
+            Directory.Delete(mnt, recursive: true);
+        }
+    }
+
     /// <summary>Alternates SET of a fresh key and INCR of the worker's counter until the server dies.</summary>
     private static long Work(int port, int worker, int cycle, Ledger ledger, CancellationToken stop)
     {
