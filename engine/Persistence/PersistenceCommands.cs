@@ -33,9 +33,28 @@ public static unsafe class PersistenceCommands
     {
         var p = Manager(ref c);
         if (p == null) return;
-        string? error = p.SaveSync();
-        if (error == null) c.Reply.WriteOk();
-        else c.Reply.WriteError(error);
+        if (p.BgsaveInProgress)
+        {
+            c.Reply.WriteError("ERR Background save already in progress"u8);
+            return;
+        }
+        // The snapshot is written on its own thread while this client waits (suspended): the I/O thread
+        // that runs this handler goes on serving other connections, which keep running meanwhile (unlike
+        // Redis, whose SAVE blocks the server; the file is the state at the moment SAVE started).
+        var client = c.Client;
+        client.Suspended = true;
+        new Thread(() =>
+        {
+            string? error = p.SaveSync();
+            var reply = client.Reply;
+            if (reply != null)
+            {
+                if (error == null) reply.WriteOk();
+                else reply.WriteError(error);
+            }
+            client.ResumeAfterSuspend();
+        })
+        { IsBackground = true, Name = "nativekv-save" }.Start();
     }
 
     // BGSAVE [SCHEDULE]
@@ -88,6 +107,11 @@ public static unsafe class PersistenceCommands
             if (e == null)
             {
                 c.Reply.WriteNull();
+                return;
+            }
+            if (!RdbTypeHooks.Supported(e->Type))
+            {
+                c.Reply.WriteError("ERR DUMP is not supported for this type in this build"u8);
                 return;
             }
             var w = t_dump ??= new RdbWriter(1024);

@@ -57,6 +57,8 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     bool _lastRewriteOk = true;
     long _lastRewriteTimeSec = -1;
     long _aofRewrites;
+    int _rewriteFailures;          // consecutive
+    long _nextAutoRewriteMs;       // after failures, automatic rewrites back off (Redis: aofRewriteLimited)
     FsyncPolicy _policy;
 
     // the running job
@@ -619,6 +621,14 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
             _lastRewriteTimeSec = (long)Math.Ceiling(secs);
             _lastCowBytes = job.PeakCapturedBytes;
             if (ok && !_creatingAtStartup) _aofRewrites++;
+            if (ok) _rewriteFailures = 0;
+            else
+            {
+                _rewriteFailures++;
+                // 1 minute after the first failure, doubling, at most an hour.
+                long delay = Math.Min(60_000L << Math.Min(_rewriteFailures - 1, 6), 3_600_000);
+                _nextAutoRewriteMs = Clock.UnixMs() + delay;
+            }
             if (_creatingAtStartup) _lastRewriteTimeSec = -1;
             if (_job == job)
             {
@@ -787,7 +797,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
             }
         }
         var aof = _aof;
-        if (aof != null && Config.AutoAofRewritePercentage > 0)
+        if (aof != null && Config.AutoAofRewritePercentage > 0 && now >= _nextAutoRewriteMs)
         {
             long size = AofCurrentSize;
             long baseSize = Math.Max(_rewriteBaseSize, 1);
@@ -862,7 +872,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
         sb.Append(string.Create(inv, $"loading:{(_loading ? 1 : 0)}\r\nasync_loading:0\r\n"));
         sb.Append(string.Create(inv, $"current_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:{keysDone}\r\ncurrent_save_keys_total:0\r\n"));
         sb.Append(string.Create(inv, $"rdb_changes_since_last_save:{Dirty}\r\nrdb_bgsave_in_progress:{(bgsave ? 1 : 0)}\r\nrdb_last_save_time:{LastSaveUnix}\r\nrdb_last_bgsave_status:{(_lastBgsaveOk ? "ok" : "err")}\r\nrdb_last_bgsave_time_sec:{_lastBgsaveTimeSec}\r\nrdb_current_bgsave_time_sec:{(bgsave ? jobSecs : -1)}\r\nrdb_saves:{_rdbSaves}\r\nrdb_last_cow_size:{_lastCowBytes}\r\nrdb_last_load_keys_expired:{_lastLoadExpired}\r\nrdb_last_load_keys_loaded:{_lastLoadKeys}\r\n"));
-        sb.Append(string.Create(inv, $"aof_enabled:{(aof != null ? 1 : 0)}\r\naof_rewrite_in_progress:{(rewrite ? 1 : 0)}\r\naof_rewrite_scheduled:{(_rewriteScheduled ? 1 : 0)}\r\naof_last_rewrite_time_sec:{_lastRewriteTimeSec}\r\naof_current_rewrite_time_sec:{(rewrite ? jobSecs : -1)}\r\naof_last_bgrewrite_status:{(_lastRewriteOk ? "ok" : "err")}\r\naof_rewrites:{_aofRewrites}\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:{(aof?.LastWriteError == null ? "ok" : "err")}\r\naof_last_cow_size:{_lastCowBytes}\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n"));
+        sb.Append(string.Create(inv, $"aof_enabled:{(aof != null ? 1 : 0)}\r\naof_rewrite_in_progress:{(rewrite ? 1 : 0)}\r\naof_rewrite_scheduled:{(_rewriteScheduled ? 1 : 0)}\r\naof_last_rewrite_time_sec:{_lastRewriteTimeSec}\r\naof_current_rewrite_time_sec:{(rewrite ? jobSecs : -1)}\r\naof_last_bgrewrite_status:{(_lastRewriteOk ? "ok" : "err")}\r\naof_rewrites:{_aofRewrites}\r\naof_rewrites_consecutive_failures:{_rewriteFailures}\r\naof_last_write_status:{(aof?.LastWriteError == null ? "ok" : "err")}\r\naof_last_cow_size:{_lastCowBytes}\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n"));
         if (aof != null)
         {
             sb.Append(string.Create(inv, $"aof_current_size:{AofCurrentSize}\r\naof_base_size:{_baseSize}\r\naof_pending_rewrite:{(_rewriteScheduled ? 1 : 0)}\r\naof_buffer_length:{aof.BufferedBytes}\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\naof_appended_lsn:{aof.AppendedLsn}\r\naof_durable_lsn:{aof.DurableLsn}\r\n"));

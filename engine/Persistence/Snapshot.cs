@@ -46,6 +46,9 @@ public unsafe sealed class SnapshotJob : IShardCapture
     ulong _crc;
 
     public long KeysWritten;
+
+    /// <summary>Why the job failed while capturing (null when it did not).</summary>
+    public volatile string? Failure;
     public long CapturedByWriters;
     long _capturedBytes, _peakCapturedBytes;
 
@@ -93,7 +96,19 @@ public unsafe sealed class SnapshotJob : IShardCapture
         if (!_pool.TryTake(out var w)) w = new RdbWriter(64 * 1024, _compress);
         w.Clear();
         var visitor = new Serializer { Writer = w, Shard = shard, Now = _startMs };
-        shard.ForEach(ref visitor);
+        try
+        {
+            shard.ForEach(ref visitor);
+        }
+        catch (InvalidOperationException e)
+        {
+            // A value this build cannot serialize (a type without RDB hooks): the snapshot fails, the
+            // command that triggered the capture goes on.
+            Failure ??= e.Message;
+            _cancelled = true;
+            w.Dispose();
+            return;
+        }
         Interlocked.Add(ref KeysWritten, visitor.Keys);
         long held = Interlocked.Add(ref _capturedBytes, w.Length);
         long peak;
@@ -138,7 +153,7 @@ public unsafe sealed class SnapshotJob : IShardCapture
             {
                 foreach (var shard in db.Shards)
                 {
-                    if (_cancelled) throw new OperationCanceledException("snapshot cancelled");
+                    if (_cancelled) throw new OperationCanceledException(Failure ?? "snapshot cancelled");
                     if (shard.PendingCapture != null)
                         using (shard.Lock.EnterScope()) shard.BeforeWrite();
                     DrainCaptured();
@@ -206,7 +221,7 @@ public unsafe sealed class SnapshotJob : IShardCapture
 
     void WriteOut(ReadOnlySpan<byte> bytes)
     {
-        if (_cancelled) throw new OperationCanceledException("snapshot cancelled");
+        if (_cancelled) throw new OperationCanceledException(Failure ?? "snapshot cancelled");
         _crc = Crc64.Update(_crc, bytes);
         RandomAccess.Write(_file!, bytes, _offset);
         _offset += bytes.Length;
