@@ -166,6 +166,24 @@ public sealed class RdbTests
     }
 
     [Test]
+    public void Save_InAPipeline_RepliesOnceAndInOrder()
+    {
+        // SAVE's reply comes from another thread; a fast save must not be answered twice or out of order.
+        using var dir = new DataDir();
+        using var server = dir.Start();
+        using var c = server.Connect();
+        for (int i = 0; i < 50; i++)
+        {
+            c.Send([.. RawClient.Encode("SET", "k", S(i)), .. RawClient.Encode("SAVE"), .. RawClient.Encode("GET", "k"), .. RawClient.Encode("SAVE")]);
+            RespAssert.IsOk(c.Read());
+            RespAssert.IsOk(c.Read());
+            RespAssert.IsBulk(c.Read(), S(i));
+            RespAssert.IsOk(c.Read());
+        }
+        RespAssert.IsSimple(c.Call("PING"), "PONG");
+    }
+
+    [Test]
     public void ConfigParameters_ValidateLikeRedis()
     {
         using var dir = new DataDir();
