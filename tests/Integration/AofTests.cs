@@ -103,7 +103,8 @@ public sealed class AofTests
     [Test]
     public void ConcurrentWritersOnSameKeys_RestartGivesTheSameValues()
     {
-        // The log order must be the order conflicting commands ran in (shard locks held until logged).
+        // The log order must be the order conflicting commands ran in (shard locks held until logged),
+        // also for commands on several keys, shards and databases (RENAME, MSET, MOVE, COPY DB, SWAPDB).
         using var dir = new DataDir();
         Dictionary<string, string?> before;
         using (var server = dir.Start("--appendonly", "yes", "--appendfsync", "everysec"))
@@ -112,28 +113,50 @@ public sealed class AofTests
             {
                 using var c = server.Connect();
                 var rng = new Random(w);
-                for (int i = 0; i < 3000; i++)
+                string K() => "key" + S(rng.Next(20));
+                for (int i = 0; i < 2500; i++)
                 {
-                    string key = "key" + S(rng.Next(20));
-                    switch (rng.Next(4))
+                    c.Call("SELECT", S(rng.Next(3)));
+                    switch (rng.Next(10))
                     {
-                        case 0: c.Call("SET", key, $"{w}-{i}"); break;
-                        case 1: c.Call("APPEND", key, "x"); break;
-                        case 2: c.Call("RENAME", key, "key" + S(rng.Next(20))); break;
-                        default: c.Call("DEL", key); break;
+                        case 0: case 1: c.Call("SET", K(), $"{w}-{i}"); break;
+                        case 2: c.Call("APPEND", K(), "x"); break;
+                        case 3: c.Call("RENAME", K(), K()); break;
+                        case 4: c.Call("DEL", K(), K()); break;
+                        case 5: c.Call("MSET", K(), $"m{w}-{i}", K(), $"n{w}-{i}"); break;
+                        case 6: c.Call("MOVE", K(), S(rng.Next(3))); break;
+                        case 7: c.Call("COPY", K(), K(), "DB", S(rng.Next(3)), "REPLACE"); break;
+                        case 8: c.Call("INCR", "counter"); break;
+                        default: if (rng.Next(20) == 0) c.Call("SWAPDB", "0", S(1 + rng.Next(2))); else c.Call("EXPIRE", K(), "1000"); break;
                     }
                 }
             })).ToList();
             threads.ForEach(t => t.Start());
-            threads.ForEach(t => t.Join());
-            using var r = server.Connect();
-            before = Enumerable.Range(0, 20).ToDictionary(i => "key" + S(i), i => r.Call("GET", "key" + S(i)).Text);
+            Assert.That(threads.All(t => t.Join(TimeSpan.FromSeconds(120))), Is.True, "writers did not finish (deadlock?)");
+            before = Snapshot(server);
             Assert.That(server.Stop(), Is.EqualTo(0), server.Describe());
         }
         using var again = dir.Start("--appendonly", "yes");
-        using var c2 = again.Connect();
+        var after = Snapshot(again);
         foreach (var (key, value) in before)
-            Assert.That(c2.Call("GET", key).Text, Is.EqualTo(value), key);
+            Assert.That(after[key], Is.EqualTo(value), key);
+    }
+
+    private static Dictionary<string, string?> Snapshot(ServerProcess server)
+    {
+        using var c = server.Connect();
+        var result = new Dictionary<string, string?>();
+        for (int db = 0; db < 3; db++)
+        {
+            c.Call("SELECT", S(db));
+            for (int i = 0; i < 20; i++)
+            {
+                result[$"{db}/key{i}"] = c.Call("GET", "key" + S(i)).Text;
+                result[$"{db}/key{i}/ttl"] = c.Call("TTL", "key" + S(i)).Integer > 0 ? "ttl" : "none";
+            }
+            result[$"{db}/counter"] = c.Call("GET", "counter").Text;
+        }
+        return result;
     }
 
     [Test]
