@@ -184,7 +184,9 @@ public unsafe sealed class AofLog : IDisposable
     {
         long lsn = _appended + (_len - _lenAtReserve);
         Volatile.Write(ref _appended, lsn);
-        if (_writerWaiting && (Policy == FsyncPolicy.Always || _len >= LazyWakeBytes)) Monitor.Pulse(_sync);
+        // Wake an idle writer on the first bytes of a round (everysec/no then let a round gather for
+        // LazyPeriodMs), at once on every append under always, and when a lot is queued.
+        if (_writerWaiting && (Policy == FsyncPolicy.Always || _lenAtReserve == 0 || _len >= LazyWakeBytes)) Monitor.Pulse(_sync);
         return lsn;
     }
 

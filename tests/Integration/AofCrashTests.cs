@@ -73,6 +73,24 @@ public sealed class AofCrashTests
     }
 
     [Test]
+    public void EverySec_WrittenToTheFileWithinMilliseconds_SoKill9LosesNothingOlder()
+    {
+        // everysec bounds what a machine crash loses (about a second); a process crash must lose no more
+        // than the last few milliseconds, since the log is written (not fsynced) continuously.
+        using var dir = new DataDir();
+        using (var server = dir.Start("--appendonly", "yes", "--appendfsync", "everysec"))
+        {
+            using var c = server.Connect();
+            for (int i = 0; i < 300; i++) c.Ok("SET", "k" + S(i), S(i));
+            Thread.Sleep(100);
+            server.Kill9();
+        }
+        using var again = dir.Start("--appendonly", "yes");
+        using var c2 = again.Connect();
+        RespAssert.IsInteger(c2.Call("DBSIZE"), 300);
+    }
+
+    [Test]
     public void DiskFullUnderAlways_StopsTheServer_AndEveryAcknowledgedWriteIsInTheLog()
     {
         // A small tmpfs fills up: the write that fails must not be acknowledged, and the server stops

@@ -50,6 +50,46 @@ public sealed class AofTests
     }
 
     [Test]
+    public void RedisServerAof_LoadsHere_AndOursLoadsInRedis()
+    {
+        using var dir = new DataDir();
+        using (var redis = RedisReference.Start(dir.Path, "--appendonly", "yes"))
+        {
+            using var c = redis.Connect();
+            c.Ok("SET", "a", "1");
+            c.Ok("MSET", "b", "2", "c", "3");
+            RespAssert.IsInteger(c.Call("EXPIRE", "b", "1000"), 1);
+            RespAssert.IsBulk(c.Call("INCRBYFLOAT", "f", "2.5"), "2.5");
+            RespAssert.IsInteger(c.Call("DEL", "c"), 1);
+            RespAssert.IsOk(c.Call("SELECT", "4"));
+            c.Ok("SET", "in4", "x");
+            redis.Shutdown("NOSAVE");
+        }
+        using (var server = dir.Start("--appendonly", "yes"))
+        {
+            using var c = server.Connect();
+            RespAssert.IsBulk(c.Call("GET", "a"), "1");
+            RespAssert.IsBulk(c.Call("GET", "b"), "2");
+            Assert.That(RespAssert.IsAnyInteger(c.Call("TTL", "b")), Is.InRange(900, 1000));
+            RespAssert.IsBulk(c.Call("GET", "f"), "2.5");
+            RespAssert.IsNil(c.Call("GET", "c"));
+            RespAssert.IsOk(c.Call("SELECT", "4"));
+            RespAssert.IsBulk(c.Call("GET", "in4"), "x");
+            c.Ok("SET", "from-here", "y");
+            RespAssert.IsSimple(c.Call("BGREWRITEAOF"), "Background append only file rewriting started");
+            Assert.That(WaitForInfo(c, "aof_rewrite_in_progress", "0", TimeSpan.FromSeconds(10)), Is.True);
+            c.Ok("SET", "after-rewrite", "z");
+            Assert.That(server.Stop(), Is.EqualTo(0));
+        }
+        using var back = RedisReference.Start(dir.Path, "--appendonly", "yes");
+        using var r = back.Connect();
+        RespAssert.IsOk(r.Call("SELECT", "4"));
+        RespAssert.IsBulk(r.Call("GET", "from-here"), "y");
+        RespAssert.IsBulk(r.Call("GET", "after-rewrite"), "z");
+        RespAssert.IsBulk(r.Call("GET", "in4"), "x");
+    }
+
+    [Test]
     public void RelativeAndRandomForms_AreLoggedAsAbsoluteResults()
     {
         using var dir = new DataDir();
