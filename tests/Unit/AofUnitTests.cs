@@ -95,6 +95,54 @@ public sealed unsafe class AofUnitTests
     }
 
     [Test]
+    public void WritePath_WithAofOn_AllocatesNothingOnTheGcHeap()
+    {
+        var (server, p) = Open();
+        var client = new ClientState();
+        string[][] commands =
+        [
+            ["SET", "k", "value"],
+            ["SET", "t", "v", "EX", "100"],     // propagated as SET PXAT
+            ["INCR", "n"],
+            ["EXPIRE", "k", "1000"],            // propagated as PEXPIREAT
+            ["INCRBYFLOAT", "f", "1.5"],        // propagated as SET KEEPTTL
+            ["MSET", "a", "1", "b", "2"],
+            ["DEL", "a", "nothing"],
+            ["GET", "k"],
+        ];
+        var encoded = commands.Select(c => (Bytes: Encoding.ASCII.GetBytes(string.Concat(c)), Lengths: c.Select(w => w.Length).ToArray())).ToArray();
+        using var args = new ArgList();
+        using var reply = new RespWriter(4096);
+        void RunAll()
+        {
+            foreach (var (bytes, lengths) in encoded)
+            {
+                fixed (byte* b = bytes)
+                {
+                    args.Count = 0;
+                    int at = 0;
+                    foreach (int len in lengths)
+                    {
+                        args.Add(at, len);
+                        at += len;
+                    }
+                    args.Base = b;
+                    var ctx = new CommandContext(server, client, reply, args);
+                    Dispatcher.Execute(ref ctx);
+                    reply.Clear();
+                }
+            }
+        }
+        for (int i = 0; i < 200; i++) RunAll(); // warm up: thread-static buffers, JIT
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++) RunAll();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        p.Shutdown(save: false);
+        server.Dispose();
+        Assert.That(allocated, Is.EqualTo(0), $"{allocated} bytes allocated for {1000 * commands.Length} commands");
+    }
+
+    [Test]
     public void PropagateInsideUnit_AddsCommandsAppliedWithoutTheDispatcher()
     {
         var (server, p) = Open();
