@@ -180,6 +180,11 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     {
         var m = _manifest!;
         Directory.CreateDirectory(_aofDir);
+        if (m.History.Count > 0)
+        {
+            DeleteHistory(m);
+            m.Save(ManifestPath);
+        }
         _baseSize = m.Base == null ? 0 : FileLength(Path.Combine(_aofDir, m.Base.Name));
         if (m.Incrs.Count == 0)
         {
@@ -590,12 +595,19 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
                 // AOF off (BGREWRITEAOF with appendonly no): the base alone is the new AOF.
                 next.Incrs.Clear();
             }
+            // The old files are listed as history first, so that a crash before they are deleted does
+            // not leave them orphaned: the next start deletes what history still lists.
+            if (old != null) AddHistory(next, old);
             lock (_jobLock)
             {
                 next.Save(ManifestPath);
                 _manifest = aof != null ? next : null;
             }
-            if (old != null) DeleteFiles(old, next);
+            if (next.History.Count > 0)
+            {
+                DeleteHistory(next);
+                lock (_jobLock) next.Save(ManifestPath);
+            }
             _baseSize = job.FileSize;
             _closedIncrSizes = 0;
             _rewriteBaseSize = Math.Max(1, _baseSize + (aof?.CurrentFileSize ?? 0));
@@ -641,25 +653,35 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
         return ok;
     }
 
-    void DeleteFiles(AofManifest old, AofManifest keep)
+    static void AddHistory(AofManifest next, AofManifest old)
     {
-        var names = new List<string>();
-        if (old.Base != null) names.Add(old.Base.Name);
-        names.AddRange(old.Incrs.Select(f => f.Name));
-        names.AddRange(old.History.Select(f => f.Name));
-        foreach (var n in names)
+        var files = new List<AofManifest.AofFile>();
+        if (old.Base != null) files.Add(old.Base);
+        files.AddRange(old.Incrs);
+        files.AddRange(old.History);
+        foreach (var f in files)
         {
-            if (n == keep.Base?.Name || keep.Incrs.Any(f => f.Name == n)) continue;
+            if (f.Name == next.Base?.Name || next.Incrs.Any(i => i.Name == f.Name) || next.History.Any(h => h.Name == f.Name)) continue;
+            next.History.Add(f with { Type = 'h' });
+        }
+    }
+
+    /// <summary>Deletes the files the manifest lists as history and forgets them.</summary>
+    void DeleteHistory(AofManifest m)
+    {
+        foreach (var f in m.History)
+        {
             try
             {
-                File.Delete(Path.Combine(_aofDir, n));
-                Notice($"Removing the history file {n} in the background");
+                File.Delete(Path.Combine(_aofDir, f.Name));
+                Notice($"Removing the history file {f.Name} in the background");
             }
             catch (IOException e)
             {
-                Warning($"Can't remove {n}: {e.Message}");
+                Warning($"Can't remove {f.Name}: {e.Message}");
             }
         }
+        m.History.Clear();
     }
 
     /// <summary>FLUSHALL with save points configured rewrites the RDB (Redis does, so that a restart does
