@@ -1,8 +1,8 @@
 // Durability for one server (Redis's aof.c + rdb.c server side): loading at startup, the AOF (log, rewrite,
 // manifest), RDB snapshots (SAVE, BGSAVE, `save` points), shutdown, and the INFO persistence fields. The
-// dispatcher hands it every write command that changed something (Propagate); expiries come through
-// IKeyEvents (expiry and eviction). One snapshot job runs at a time (BGSAVE, or the base of an AOF rewrite), on its own
-// thread; see Snapshot.cs for how it stays consistent without fork.
+// dispatcher hands it every write command that changed something (Propagate); expiries and evictions
+// come through IKeyEvents. One snapshot job runs at a time (BGSAVE, or the base of an AOF rewrite), on its
+// own thread; see Snapshot.cs for how it stays consistent without fork.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;

@@ -141,6 +141,31 @@ public sealed class AofTests
     }
 
     [Test]
+    public void EvictedKeys_AreLoggedAsDeletions()
+    {
+        // Under maxmemory, evicted keys must be logged as DEL: otherwise they come back at the next start,
+        // and a later INCR of an evicted key replays onto its old value.
+        using var dir = new DataDir();
+        HashSet<string> keysBefore;
+        using (var server = dir.Start("--appendonly", "yes", "--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru"))
+        {
+            using var c = server.Connect();
+            string value = new('v', 1000);
+            for (int i = 0; i < 8000; i++) c.Ok("SET", "k" + S(i), value);
+            Assert.That(c.Call("INFO", "stats").Text, Does.Not.Contain("evicted_keys:0\r\n"));
+            RespAssert.IsInteger(c.Call("EXISTS", "k0"), 0);
+            RespAssert.IsInteger(c.Call("INCR", "k0"), 1);
+            keysBefore = c.Call("KEYS", "*").AsStrings().Select(k => k!).ToHashSet();
+            Assert.That(server.Stop(), Is.EqualTo(0), server.Describe());
+        }
+        using var again = dir.Start("--appendonly", "yes");
+        using var c2 = again.Connect();
+        var keysAfter = c2.Call("KEYS", "*").AsStrings().Select(k => k!).ToHashSet();
+        Assert.That(keysAfter, Is.EquivalentTo(keysBefore));
+        RespAssert.IsBulk(c2.Call("GET", "k0"), "1");
+    }
+
+    [Test]
     public void ConcurrentWritersOnSameKeys_RestartGivesTheSameValues()
     {
         // The log order must be the order conflicting commands ran in (shard locks held until logged),
