@@ -37,7 +37,6 @@ public unsafe sealed class SnapshotJob : IShardCapture
     readonly ConcurrentBag<RdbWriter> _pool = new();
     readonly long[] _dbKeys, _dbExpires;
     readonly bool[] _dbStarted;
-    int _pending;
     long _startMs;
     volatile bool _cancelled;
     int _fileDb = -1;
@@ -81,7 +80,6 @@ public unsafe sealed class SnapshotJob : IShardCapture
             {
                 if (shard.Count == 0) continue;
                 shard.PendingCapture = this;
-                _pending++;
             }
         }
     }
@@ -154,8 +152,9 @@ public unsafe sealed class SnapshotJob : IShardCapture
                 foreach (var shard in db.Shards)
                 {
                     if (_cancelled) throw new OperationCanceledException(Failure ?? "snapshot cancelled");
-                    if (shard.PendingCapture != null)
-                        using (shard.Lock.EnterScope()) shard.BeforeWrite();
+                    // Always through the lock, even when the mark is already gone: a command may be
+                    // capturing this shard right now (it holds the lock until its buffer is queued).
+                    using (shard.Lock.EnterScope()) shard.BeforeWrite();
                     DrainCaptured();
                 }
             }
