@@ -61,10 +61,12 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     long _nextAutoRewriteMs;       // after failures, automatic rewrites back off (Redis: aofRewriteLimited)
     FsyncPolicy _policy;
 
-    // the running job
+    // The running job. Lock order: _jobLock, then shard locks (a job's barrier takes every shard lock while
+    // holding it). Code that may hold shard locks (a write command, a script) never waits for _jobLock:
+    // it only tries it (AfterFlushAll) or reads the volatile fields (INFO).
     readonly object _jobLock = new();
-    SnapshotJob? _job;
-    JobKind _jobKind;
+    volatile SnapshotJob? _job;
+    volatile JobKind _jobKind;
     Thread? _jobThread;
     long _jobStartTicks;
     readonly Thread _cron;
@@ -451,12 +453,12 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     /// <summary>True while a BGSAVE (or SAVE) runs.</summary>
     public bool BgsaveInProgress
     {
-        get { lock (_jobLock) return _jobKind == JobKind.Bgsave; }
+        get => _jobKind == JobKind.Bgsave;
     }
 
     public bool RewriteInProgress
     {
-        get { lock (_jobLock) return _jobKind == JobKind.Rewrite; }
+        get => _jobKind == JobKind.Rewrite;
     }
 
     // ================================================================ AOF rewrite
@@ -689,17 +691,27 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     public void AfterFlushAll()
     {
         if (Config.Save.Length == 0 || _loading) return;
-        lock (_jobLock)
+        // Lock order is job lock, then shard locks (a job's barrier); this thread holds the shard locks,
+        // so it only tries the job lock. Busy: a background save right after does it.
+        if (!Monitor.TryEnter(_jobLock))
+        {
+            _bgsaveScheduled = true;
+            return;
+        }
+        try
         {
             if (_jobKind != JobKind.None)
             {
-                // A background job holds a snapshot of the data before the flush; let it finish and
-                // save again right after.
+                // A background job holds a snapshot of the data before the flush; save again after it.
                 _bgsaveScheduled = true;
                 return;
             }
+            SaveSync();
         }
-        SaveSync();
+        finally
+        {
+            Monitor.Exit(_jobLock);
+        }
     }
 
     // ================================================================ CONFIG SET
@@ -879,15 +891,14 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
         bool bgsave, rewrite;
         long jobSecs = -1;
         long keysDone = 0;
-        lock (_jobLock)
+        // Read without the job lock (INFO may run inside a script that holds shard locks).
+        var kind = _jobKind;
+        bgsave = kind == JobKind.Bgsave;
+        rewrite = kind == JobKind.Rewrite;
+        if (kind != JobKind.None)
         {
-            bgsave = _jobKind == JobKind.Bgsave;
-            rewrite = _jobKind == JobKind.Rewrite;
-            if (_jobKind != JobKind.None)
-            {
-                jobSecs = (long)((Stopwatch.GetTimestamp() - _jobStartTicks) / (double)Stopwatch.Frequency);
-                keysDone = _job?.KeysWritten ?? 0;
-            }
+            jobSecs = (long)((Stopwatch.GetTimestamp() - Volatile.Read(ref _jobStartTicks)) / (double)Stopwatch.Frequency);
+            keysDone = _job?.KeysWritten ?? 0;
         }
         var aof = _aof;
         var sb = new StringBuilder();
