@@ -3,20 +3,24 @@
 //
 // Consistency: the snapshot is the dataset exactly as it was at one instant T, across all databases and
 // shards (not a per-shard instant). At T every shard lock is held at once (Store.LockAll, a few
-// microseconds: no command is half-done), each shard is marked pending (Shard.PendingCapture = this job),
-// and for the AOF rewrite the log switches to a new file at that same instant. Then:
-//   - The snapshot thread visits the shards one by one; under the shard's lock it serializes the pending
-//     shard into a buffer (RDB key/value records), clears the mark, and writes the buffer to the file.
-//   - A command that is about to change a shard still pending serializes that shard first (copy-on-write
-//     at shard granularity: WriteScope and every Shard mutator call Shard.BeforeWrite under the lock).
-//     The buffer is queued and the snapshot thread writes it next.
-// So every shard is serialized exactly once, before any change made after T: the file holds the state at
-// T. The cost of a change during a snapshot is at most one shard's serialization (1/64 of a database,
-// done once per shard per snapshot); the extra memory is the serialized size of shards captured ahead of
-// the snapshot thread and not yet written (the analogue of fork's copy-on-write pages, in compact RDB
-// form: at most the dataset's RDB size, typically a small part of it). Keys already expired at T are
-// left out. The file gets SELECTDB per section (a database may appear in several sections: RDB allows
-// it), RESIZEDB once per database with its size at T, and is written to a temp file, fsynced, renamed.
+// microseconds: no command is half-done), each non-empty shard is marked pending in all of its 64
+// segments (Shard.PendingCapture = this job, PendingSegments = all; a segment is the keys whose bucket
+// hash has the same low 6 bits, i.e. every 64th bucket), and for the AOF rewrite the log switches to a
+// new file at that same instant. Then:
+//   - The snapshot thread visits the shards one by one, eight segments at a time under the shard's lock:
+//     it serializes the pending segments into a buffer (RDB key/value records), clears their bits, and
+//     writes the buffer to the file.
+//   - A command about to change a key in a pending segment serializes that segment first (copy-on-write
+//     at segment granularity, 1/4096 of a database: WriteScope captures the segments of a write
+//     command's keys, every Shard mutator the segment of the entry it touches, all under the lock). The
+//     buffer is queued and the snapshot thread writes it next.
+// So every segment is serialized exactly once, before any change made after T: the file holds the state
+// at T. A change during a snapshot costs at most one segment's serialization, once per segment per
+// snapshot; the extra memory is the serialized size of segments captured ahead of the snapshot thread and
+// not yet written (the analogue of fork's copy-on-write pages, in compact RDB form). Keys already expired
+// at T are left out. The file gets SELECTDB per section (a database may appear in several sections: RDB
+// allows it), RESIZEDB once per database with its size at T, and is written to a temp file, fsynced,
+// renamed.
 using System.Collections.Concurrent;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
@@ -80,23 +84,27 @@ public unsafe sealed class SnapshotJob : IShardCapture
             {
                 if (shard.Count == 0) continue;
                 shard.PendingCapture = this;
+                shard.PendingSegments = ulong.MaxValue;
             }
         }
     }
 
-    /// <summary>Serializes a pending shard; called under its lock, by the snapshot thread or by a
-    /// command about to change it.</summary>
-    public void Capture(Shard shard)
+    /// <summary>Serializes the still-pending segments of <paramref name="segments"/>; called under the
+    /// shard's lock, by the snapshot thread or by a command about to change one of them.</summary>
+    public void Capture(Shard shard, ulong segments)
     {
         if (!ReferenceEquals(shard.PendingCapture, this)) return;
-        shard.PendingCapture = null;
+        segments &= shard.PendingSegments;
+        if (segments == 0) return;
+        shard.PendingSegments &= ~segments;
+        if (shard.PendingSegments == 0) shard.PendingCapture = null;
         if (_cancelled) return;
-        if (!_pool.TryTake(out var w)) w = new RdbWriter(64 * 1024, _compress);
+        if (!_pool.TryTake(out var w)) w = new RdbWriter(8 * 1024, _compress);
         w.Clear();
         var visitor = new Serializer { Writer = w, Shard = shard, Now = _startMs };
         try
         {
-            shard.ForEach(ref visitor);
+            shard.ForEachInSegments(segments, ref visitor);
         }
         catch (InvalidOperationException e)
         {
@@ -151,11 +159,15 @@ public unsafe sealed class SnapshotJob : IShardCapture
             {
                 foreach (var shard in db.Shards)
                 {
-                    if (_cancelled) throw new OperationCanceledException(Failure ?? "snapshot cancelled");
-                    // Always through the lock, even when the mark is already gone: a command may be
-                    // capturing this shard right now (it holds the lock until its buffer is queued).
-                    using (shard.Lock.EnterScope()) shard.BeforeWrite();
-                    DrainCaptured();
+                    // Eight segments per lock hold, so commands on this shard wait little. Always through
+                    // the lock, even when the bits are already clear: a command may be capturing those
+                    // segments right now (it holds the lock until its buffer is queued).
+                    for (int chunk = 0; chunk < 64; chunk += 8)
+                    {
+                        if (_cancelled) throw new OperationCanceledException(Failure ?? "snapshot cancelled");
+                        using (shard.Lock.EnterScope()) Capture(shard, 0xFFUL << chunk);
+                        DrainCaptured();
+                    }
                 }
             }
             DrainCaptured();
@@ -235,7 +247,11 @@ public unsafe sealed class SnapshotJob : IShardCapture
             {
                 if (!ReferenceEquals(shard.PendingCapture, this)) continue;
                 using (shard.Lock.EnterScope())
-                    if (ReferenceEquals(shard.PendingCapture, this)) shard.PendingCapture = null;
+                {
+                    if (!ReferenceEquals(shard.PendingCapture, this)) continue;
+                    shard.PendingCapture = null;
+                    shard.PendingSegments = 0;
+                }
             }
         while (_captured.TryDequeue(out var item)) item.Buffer.Dispose();
     }

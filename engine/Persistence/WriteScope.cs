@@ -9,8 +9,11 @@
 //   database) goes through ShardSet/PairLock, which call EnsureHeld: the scope releases its locks and
 //   takes the union in the global order. Handlers take all their locks before they read or change
 //   anything, so nothing observed is lost by that.
-// - While a snapshot is pending, each shard is given to the snapshot (Shard.BeforeWrite) right after it
-//   is locked: the snapshot keeps the shard as it was at its start, before this command changes it.
+// - While a snapshot is pending, the segments of the command's keys are given to the snapshot
+//   (Shard.BeforeWrite(hash)) right after the locks are taken: the snapshot keeps them as they were at its
+//   start, before this command changes them. Shards added by escalation, keyless commands and units are
+//   given whole. So a handler may change in place only keys in its command row's key range (or call
+//   Shard.BeforeWrite(hash) itself first); Shard's mutators capture the entry they touch anyway.
 // - Units (MULTI/EXEC, scripts): BeginUnit locks the unit's shards (or all) once; the commands run inside
 //   it through Dispatcher.Execute, which nests: their AOF entries are collected in the unit and appended
 //   as one MULTI/EXEC at EndUnit. Nested commands cannot release locks to escalate, so a unit must lock
@@ -71,14 +74,16 @@ public static class WriteScope
         if (s.Depth == 1 && s.HeldCount == 0)
         {
             AddMask(s, db, mask);
-            for (int i = 0; i < s.HeldCount; i++)
-            {
-                s.Held[i].Lock.Enter();
-                s.Held[i].BeforeWrite();
-            }
-            return;
+            for (int i = 0; i < s.HeldCount; i++) s.Held[i].Lock.Enter();
         }
-        EnsureHeld(db, mask);
+        else EnsureHeld(db, mask);
+        // A pending snapshot copies the keys' segments before the handler changes them.
+        for (int k = cmd.FirstKey; k <= last && k < c.Argc; k += step)
+        {
+            ulong h = db.Hash(c.Arg(k));
+            var shard = db.Shards[(int)(h >> (64 - Database.ShardBits))];
+            if (shard.PendingCapture != null) shard.BeforeWrite((uint)h);
+        }
     }
 
     /// <summary>Dispatcher: after the handler (and the AOF append).</summary>
@@ -181,10 +186,12 @@ public static class WriteScope
     {
         if (s.Depth == 1 && !s.UnitOpen)
         {
+            // Locks were released for a moment (a snapshot may have started): every held shard is given
+            // whole to a pending snapshot. Rare: only cross-database MOVE/COPY get here.
             ReleaseHeldOnly(s);
             Insert(s, a);
             Insert(s, b);
-            LockHeld(s);
+            LockHeld(s, capture: true);
         }
         else
         {
@@ -216,7 +223,7 @@ public static class WriteScope
         {
             ReleaseHeldOnly(s);
             AddMask(s, db!, missing);
-            LockHeld(s);
+            LockHeld(s, capture: true);
         }
         else
         {
@@ -233,12 +240,12 @@ public static class WriteScope
         for (int i = s.HeldCount - 1; i >= 0; i--) s.Held[i].Lock.Exit();
     }
 
-    static void LockHeld(State s)
+    static void LockHeld(State s, bool capture)
     {
         for (int i = 0; i < s.HeldCount; i++)
         {
             s.Held[i].Lock.Enter();
-            s.Held[i].BeforeWrite();
+            if (capture) s.Held[i].BeforeWrite();
         }
     }
 
@@ -264,7 +271,7 @@ public static class WriteScope
             return;
         }
         foreach (var shard in shards) Insert(s, shard);
-        LockHeld(s);
+        LockHeld(s, capture: true);
     }
 
     /// <summary>Adds one command's RESP form, run in <paramref name="db"/>, to the open unit.</summary>
