@@ -35,6 +35,11 @@ public unsafe interface IKeyEvents
 
     /// <summary>A key is evicted (maxmemory).</summary>
     void OnEvict(Shard shard, Entry* e);
+
+    /// <summary>Logs one more command, in database <paramref name="db"/>, after the command running on this
+    /// thread (Redis's alsoPropagate): the pop done for a blocked client that the running command served.
+    /// Returns the LSN to give the served client (its reply must wait for it under appendfsync always).</summary>
+    long AlsoPropagate(Shard shard, int db, ReadOnlySpan<byte> resp);
 }
 
 public unsafe sealed class Shard

@@ -80,6 +80,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     {
         _server = server;
         server.Persistence = this;
+        RdbSetTypes.Register(server.Config);
         foreach (var db in server.Store.Databases)
             foreach (var shard in db.Shards) shard.KeyEvents = this;
         _policy = ParsePolicy(server.Config.AppendFsync);
@@ -245,7 +246,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
             return;
         }
         Interlocked.Add(ref _dirty, Math.Max(c.Dirty, 1));
-        if (aof == null)
+        if (aof == null || WriteScope.RunningCommandLogged)
         {
             Propagation.Reset();
             return;
@@ -293,6 +294,36 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
 
     /// <summary>IKeyEvents: an evicted key is logged as DEL, or it would come back at the next load.</summary>
     public void OnEvict(Shard shard, Entry* e) => LogDel(shard, e);
+
+    /// <summary>IKeyEvents: an extra command after the running one (see Propagation.BeginAlso). The first
+    /// one logs the running command ahead of it, in one unit, so the log keeps their order.</summary>
+    public long AlsoPropagate(Shard shard, int db, ReadOnlySpan<byte> resp)
+    {
+        if (_loading || Store.Loading) return 0;
+        Interlocked.Increment(ref _dirty);
+        var aof = _aof;
+        if (aof == null) return 0;
+        if (WriteScope.InUnit)
+        {
+            WriteScope.Unit.Add(db, resp);
+            return 0;
+        }
+        if (WriteScope.TryTakeRunningCommand(out byte* raw, out int rawLength, out var args, out var client))
+        {
+            var unit = t_unit ??= new AofUnit();
+            unit.Clear();
+            int count = Propagation.Count;
+            ReadOnlySpan<byte> own = count > 0 ? Propagation.Written
+                : raw != null ? new ReadOnlySpan<byte>(raw, rawLength)
+                : Propagation.Encode(args!);
+            unit.Add(client!.Db, own, Math.Max(count, 1));
+            unit.Add(db, resp);
+            long lsn = aof.AppendUnit(unit);
+            if (lsn > client.PendingLsn) client.PendingLsn = lsn;
+            return lsn;
+        }
+        return aof.Append(db, resp);
+    }
 
     void LogDel(Shard shard, Entry* e)
     {

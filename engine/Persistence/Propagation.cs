@@ -37,6 +37,33 @@ public static class Propagation
     /// <summary>The replacement commands, back to back.</summary>
     public static ReadOnlySpan<byte> Written => t_scratch!.Written;
 
+    [ThreadStatic] static RespWriter? t_also;
+
+    /// <summary>
+    /// Starts an extra command to log after the running one (Redis's alsoPropagate), for changes a
+    /// command makes on behalf of another client: the pop for a blocked client served by a push. Write
+    /// the arguments with WriteBulk, then call <see cref="EndAlso"/> under the shard lock; give the
+    /// returned LSN to the served client (ClientState.PendingLsn) before resuming it. A command that
+    /// serves blocked clients must do so as its last change: the running command is logged at the
+    /// first EndAlso, before the extra one.
+    /// </summary>
+    public static RespWriter BeginAlso(int argc)
+    {
+        var w = t_also ??= new RespWriter(256);
+        w.Clear();
+        w.WriteArrayHeader(argc);
+        return w;
+    }
+
+    /// <summary>Logs the command built since <see cref="BeginAlso"/>; returns its LSN (0: not logged).</summary>
+    public static long EndAlso(Keyspace.Shard shard, int db)
+    {
+        long lsn = shard.KeyEvents?.AlsoPropagate(shard, db, t_also!.Written) ?? 0;
+        t_also!.Clear();
+        t_also.TrimIfLarge();
+        return lsn;
+    }
+
     public static void Reset()
     {
         if (t_count == 0) return;

@@ -35,6 +35,13 @@ public static class WriteScope
         public Store? Store;
         public readonly AofUnit Unit = new();
         public bool UnitOpen;
+
+        // The running (outermost) command, so that AlsoPropagate can log it ahead of its extra commands.
+        public unsafe byte* Raw;
+        public int RawLength;
+        public Protocol.ArgList? Args;
+        public ClientState? Client;
+        public bool Logged;     // already logged by AlsoPropagate: the dispatcher must not log it again
     }
 
     [ThreadStatic] static State? t_state;
@@ -50,11 +57,19 @@ public static class WriteScope
     public static AofUnit Unit => Current.Unit;
 
     /// <summary>Dispatcher: before the handler of a write command.</summary>
-    public static void Enter(ref CommandContext c, CommandDef cmd)
+    public static unsafe void Enter(ref CommandContext c, CommandDef cmd)
     {
         var s = Current;
         s.Depth++;
         s.Store = c.Store;
+        if (s.Depth == 1 && !s.UnitOpen)
+        {
+            s.Raw = c.Raw;
+            s.RawLength = c.RawLength;
+            s.Args = c.Args;
+            s.Client = c.Client;
+            s.Logged = false;
+        }
         if (s.All) return;
         if (cmd.FirstKey <= 0)
         {
@@ -91,8 +106,31 @@ public static class WriteScope
     {
         var s = t_state!;
         if (--s.Depth > 0) return;
+        s.Args = null;
+        s.Client = null;
         ReleaseAll(s);
     }
+
+    /// <summary>The running outermost command (not inside a unit), for AlsoPropagate; false when none
+    /// or when it has been logged already.</summary>
+    internal static unsafe bool TryTakeRunningCommand(out byte* raw, out int rawLength, out Protocol.ArgList? args, out ClientState? client)
+    {
+        var s = t_state;
+        raw = null;
+        rawLength = 0;
+        args = null;
+        client = null;
+        if (s == null || s.Depth == 0 || s.UnitOpen || s.Logged || s.Client == null) return false;
+        s.Logged = true;
+        raw = s.Raw;
+        rawLength = s.RawLength;
+        args = s.Args;
+        client = s.Client;
+        return true;
+    }
+
+    /// <summary>True when AlsoPropagate already logged the running command (the dispatcher skips it).</summary>
+    internal static bool RunningCommandLogged => t_state is { Logged: true, Depth: > 0 };
 
     static void ReleaseAll(State s)
     {

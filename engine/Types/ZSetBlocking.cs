@@ -140,6 +140,14 @@ public static unsafe class ZSetBlocking
             w.Client.CancelOnDisconnect = null;
             var reply = w.Client.Reply!;
             ZSetCommands.PopAndReply(reply, shard, e, key, w.Max, w.Count < 0 ? 1 : w.Count, emitKey: true, nested: w.Nested);
+            // The AOF logs the pop (as ZPOPMIN/ZPOPMAX, after the command that served it); under
+            // appendfsync always the served client's reply waits for that entry to be durable.
+            var p = Persistence.Propagation.BeginAlso(3);
+            p.WriteBulk(w.Max ? "ZPOPMAX"u8 : "ZPOPMIN"u8);
+            p.WriteBulk(key);
+            p.WriteBulk(w.Count < 0 ? 1 : w.Count);
+            long lsn = Persistence.Propagation.EndAlso(shard, db.Index);
+            if (lsn > w.Client.PendingLsn) w.Client.PendingLsn = lsn;
             w.Client.ResumeAfterSuspend();
         }
     }

@@ -119,6 +119,55 @@ public sealed class AofTests
     }
 
     [Test]
+    public void SetsAndSortedSets_RandomPopsAndServedBlockingPops_ReplayToTheSameState()
+    {
+        using var dir = new DataDir();
+        string[] before;
+        string[] zBefore;
+        using (var server = dir.Start(Always))
+        {
+            using var c = server.Connect();
+            RespAssert.IsAnyInteger(c.Call(["SADD", "s", .. Enumerable.Range(0, 50).Select(i => "m" + S(i))]));
+            c.Call("SPOP", "s");
+            c.Call("SPOP", "s", "5");
+            c.Call("SPOP", "s", "40");           // most of the set
+            RespAssert.IsAnyInteger(c.Call("SADD", "gone", "a", "b"));
+            c.Call("SPOP", "gone", "10");        // all of it: the key goes
+            RespAssert.IsAnyInteger(c.Call("ZADD", "z", "1", "a", "2", "b", "3", "c"));
+            RespAssert.IsAnyInteger(c.Call("ZADD", "z", "0.5", "a"));
+            c.Call("BZPOPMIN", "z", "0");        // served at once
+            // A blocked client served by another client's ZADD: the pop must be logged.
+            using var blocked = server.Connect();
+            blocked.Send(RawClient.Encode("BZPOPMAX", "w", "10"));
+            Thread.Sleep(100);
+            RespAssert.IsAnyInteger(c.Call("ZADD", "w", "1", "x", "2", "y"));
+            Assert.That(blocked.Read().AsStrings(), Is.EqualTo(new[] { "w", "y", "2" }));
+            before = c.Call("SMEMBERS", "s").AsStrings().Order().Select(x => x!).ToArray();
+            zBefore = c.Call("ZRANGE", "z", "0", "-1", "WITHSCORES").AsStrings().Select(x => x!).ToArray();
+            Assert.That(before, Has.Length.EqualTo(4));
+            server.Kill9();
+        }
+        using var again = dir.Start(Always);
+        using var c2 = again.Connect();
+        Assert.That(c2.Call("SMEMBERS", "s").AsStrings().Order(), Is.EqualTo(before));
+        RespAssert.IsInteger(c2.Call("EXISTS", "gone"), 0);
+        Assert.That(c2.Call("ZRANGE", "z", "0", "-1", "WITHSCORES").AsStrings(), Is.EqualTo(zBefore));
+        Assert.That(c2.Call("ZRANGE", "w", "0", "-1", "WITHSCORES").AsStrings(), Is.EqualTo(new[] { "x", "1" }));
+        string log = File.ReadAllText(dir.LastIncrFile());
+        Assert.That(log, Does.Not.Contain("SPOP"), "SPOP is logged as SREM/DEL");
+        Assert.That(log, Does.Not.Contain("BZPOP"), "blocking pops are logged as ZPOPMIN/ZPOPMAX");
+        // BGREWRITEAOF puts sets and zsets into the base (RDB) file.
+        RespAssert.IsSimple(c2.Call("BGREWRITEAOF"), "Background append only file rewriting started");
+        Assert.That(WaitForInfo(c2, "aof_rewrite_in_progress", "0", TimeSpan.FromSeconds(10)), Is.True);
+        Assert.That(c2.Call("INFO", "persistence").Text, Does.Contain("aof_last_bgrewrite_status:ok"));
+        again.Kill9();
+        using var third = dir.Start(Always);
+        using var c3 = third.Connect();
+        Assert.That(c3.Call("SMEMBERS", "s").AsStrings().Order(), Is.EqualTo(before));
+        Assert.That(c3.Call("ZRANGE", "z", "0", "-1", "WITHSCORES").AsStrings(), Is.EqualTo(zBefore));
+    }
+
+    [Test]
     public void ExpiredKeyRecreatedLater_ReplaysToTheSameState()
     {
         // If expiry deletions were not logged, replaying (where no TTL passes) would apply the INCR to the

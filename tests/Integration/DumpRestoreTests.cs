@@ -111,6 +111,32 @@ public sealed class DumpRestoreTests : ServerFixture
     }
 
     [Test]
+    public void SetsAndSortedSets_DumpRestoreBothWays()
+    {
+        using var dir = new DataDir();
+        using var redis = RedisReference.Start(dir.Path);
+        using var rc = redis.Connect();
+        RespAssert.IsAnyInteger(rc.Call("SADD", "s1", "1", "2", "3"));
+        RespAssert.IsAnyInteger(rc.Call("SADD", "s2", "x", "y"));
+        RespAssert.IsAnyInteger(rc.Call("ZADD", "z1", "1", "a", "2.5", "b"));
+        RespAssert.IsAnyInteger(rc.Call(["ZADD", "z2", .. Enumerable.Range(0, 200).SelectMany(i => new[] { S(i), "m" + S(i) })]));
+        foreach (var key in new[] { "s1", "s2", "z1", "z2" })
+        {
+            RespAssert.IsOk(Restore(key, "0", rc.Call("DUMP", key).Bytes!));
+            var back = Dump(key);
+            RespAssert.IsOk(rc.Call([System.Text.Encoding.ASCII.GetBytes("RESTORE"), System.Text.Encoding.ASCII.GetBytes("back:" + key), "0"u8.ToArray(), back]));
+        }
+        Assert.That(Call("SMEMBERS", "s1").AsStrings().Order(), Is.EqualTo(new[] { "1", "2", "3" }));
+        RdbTests.EncodingIs(Client, "s1", "intset", "restored");
+        Assert.That(Call("SMEMBERS", "s2").AsStrings().Order(), Is.EqualTo(new[] { "x", "y" }));
+        Assert.That(Call("ZRANGE", "z1", "0", "-1", "WITHSCORES").AsStrings(), Is.EqualTo(new[] { "a", "1", "b", "2.5" }));
+        RespAssert.IsInteger(Call("ZCARD", "z2"), 200);
+        Assert.That(rc.Call("SMEMBERS", "back:s2").AsStrings().Order(), Is.EqualTo(new[] { "x", "y" }));
+        Assert.That(rc.Call("ZRANGE", "back:z1", "0", "-1", "WITHSCORES").AsStrings(), Is.EqualTo(new[] { "a", "1", "b", "2.5" }));
+        Assert.That(rc.Call("ZRANGE", "back:z2", "199", "199", "WITHSCORES").AsStrings(), Is.EqualTo(new[] { "m199", "199" }));
+    }
+
+    [Test]
     public void Payloads_MoveBetweenRedisServerAndHere()
     {
         using var dir = new DataDir();
