@@ -25,7 +25,12 @@ public static class Propagation
     public static RespWriter Begin(int argc)
     {
         var w = t_scratch ??= new RespWriter(256);
-        if (t_count == 0) w.Clear();
+        // Outside a write scope (a server without persistence) nobody consumes it: start afresh.
+        if (t_count == 0 || !WriteScope.Active)
+        {
+            w.Clear();
+            t_count = 0;
+        }
         t_count++;
         w.WriteArrayHeader(argc);
         return w;
