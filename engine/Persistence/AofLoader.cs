@@ -220,7 +220,7 @@ public static unsafe class AofLoader
     sealed class Replayer : IDisposable
     {
         readonly ServerState _server;
-        readonly ClientState _client = new() { Name = "aof-loader", Address = "aof" };
+        readonly ClientState _client = new() { Name = "aof-loader", Address = "aof", DenyBlocking = true };
         readonly RespWriter _reply = new(4096);
         readonly ArgList _args = new();
         readonly Scratch _buf = new(4096);

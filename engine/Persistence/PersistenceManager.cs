@@ -80,7 +80,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     {
         _server = server;
         server.Persistence = this;
-        RdbSetTypes.Register(server.Config);
+        RdbAggregateTypes.Register(server.Config);
         foreach (var db in server.Store.Databases)
             foreach (var shard in db.Shards) shard.KeyEvents = this;
         _policy = ParsePolicy(server.Config.AppendFsync);

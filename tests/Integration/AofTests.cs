@@ -168,6 +168,38 @@ public sealed class AofTests
     }
 
     [Test]
+    public void Lists_ServedBlockingPopsAndMoves_AndHashFloats_ReplayToTheSameState()
+    {
+        using var dir = new DataDir();
+        using (var server = dir.Start(Always))
+        {
+            using var c = server.Connect();
+            using var b1 = server.Connect();
+            using var b2 = server.Connect();
+            b1.Send(RawClient.Encode("BLPOP", "q", "10"));
+            b2.Send(RawClient.Encode("BLMOVE", "src", "dst", "RIGHT", "LEFT", "10"));
+            Thread.Sleep(150);
+            RespAssert.IsAnyInteger(c.Call("RPUSH", "q", "one", "two", "three"));
+            Assert.That(b1.Read().AsStrings(), Is.EqualTo(new[] { "q", "one" }));
+            RespAssert.IsAnyInteger(c.Call("RPUSH", "src", "x", "y"));
+            RespAssert.IsBulk(b2.Read(), "y");
+            Assert.That(c.Call("BLPOP", "q", "1").AsStrings(), Is.EqualTo(new[] { "q", "two" }));   // at once
+            RespAssert.IsBulk(c.Call("HINCRBYFLOAT", "h", "f", "0.1"), "0.1");
+            RespAssert.IsBulk(c.Call("HINCRBYFLOAT", "h", "f", "0.2"), "0.3");
+            server.Kill9();
+        }
+        string log = File.ReadAllText(dir.LastIncrFile());
+        Assert.That(log, Does.Not.Contain("HINCRBYFLOAT"), "HINCRBYFLOAT is logged as HSET");
+        Assert.That(log, Does.Contain("$5\r\nLMOVE\r\n"), "a served BLMOVE is logged as LMOVE");
+        using var again = dir.Start(Always);
+        using var c2 = again.Connect();
+        Assert.That(c2.Call("LRANGE", "q", "0", "-1").AsStrings(), Is.EqualTo(new[] { "three" }));
+        Assert.That(c2.Call("LRANGE", "src", "0", "-1").AsStrings(), Is.EqualTo(new[] { "x" }));
+        Assert.That(c2.Call("LRANGE", "dst", "0", "-1").AsStrings(), Is.EqualTo(new[] { "y" }));
+        RespAssert.IsBulk(c2.Call("HGET", "h", "f"), "0.3");
+    }
+
+    [Test]
     public void ExpiredKeyRecreatedLater_ReplaysToTheSameState()
     {
         // If expiry deletions were not logged, replaying (where no TTL passes) would apply the INCR to the

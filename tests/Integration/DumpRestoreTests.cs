@@ -111,7 +111,7 @@ public sealed class DumpRestoreTests : ServerFixture
     }
 
     [Test]
-    public void SetsAndSortedSets_DumpRestoreBothWays()
+    public void Aggregates_DumpRestoreBothWays()
     {
         using var dir = new DataDir();
         using var redis = RedisReference.Start(dir.Path);
@@ -120,7 +120,9 @@ public sealed class DumpRestoreTests : ServerFixture
         RespAssert.IsAnyInteger(rc.Call("SADD", "s2", "x", "y"));
         RespAssert.IsAnyInteger(rc.Call("ZADD", "z1", "1", "a", "2.5", "b"));
         RespAssert.IsAnyInteger(rc.Call(["ZADD", "z2", .. Enumerable.Range(0, 200).SelectMany(i => new[] { S(i), "m" + S(i) })]));
-        foreach (var key in new[] { "s1", "s2", "z1", "z2" })
+        RespAssert.IsAnyInteger(rc.Call("RPUSH", "l1", "a", "1", "b"));
+        RespAssert.IsAnyInteger(rc.Call("HSET", "h1", "f", "v", "g", "2"));
+        foreach (var key in new[] { "s1", "s2", "z1", "z2", "l1", "h1" })
         {
             RespAssert.IsOk(Restore(key, "0", rc.Call("DUMP", key).Bytes!));
             var back = Dump(key);
@@ -134,6 +136,10 @@ public sealed class DumpRestoreTests : ServerFixture
         Assert.That(rc.Call("SMEMBERS", "back:s2").AsStrings().Order(), Is.EqualTo(new[] { "x", "y" }));
         Assert.That(rc.Call("ZRANGE", "back:z1", "0", "-1", "WITHSCORES").AsStrings(), Is.EqualTo(new[] { "a", "1", "b", "2.5" }));
         Assert.That(rc.Call("ZRANGE", "back:z2", "199", "199", "WITHSCORES").AsStrings(), Is.EqualTo(new[] { "m199", "199" }));
+        Assert.That(Call("LRANGE", "l1", "0", "-1").AsStrings(), Is.EqualTo(new[] { "a", "1", "b" }));
+        RespAssert.IsBulk(Call("HGET", "h1", "g"), "2");
+        Assert.That(rc.Call("LRANGE", "back:l1", "0", "-1").AsStrings(), Is.EqualTo(new[] { "a", "1", "b" }));
+        RespAssert.IsBulk(rc.Call("HGET", "back:h1", "f"), "v");
     }
 
     [Test]

@@ -146,6 +146,13 @@ public sealed class RdbTests
         RespAssert.IsAnyInteger(c.Call(["ZADD", "z:big", .. Enumerable.Range(0, 300).SelectMany(i => new[] { (i * 0.5 - 20).ToString(CultureInfo.InvariantCulture), "m" + S(i) })]));
         RespAssert.IsAnyInteger(c.Call("ZADD", "z:longmember", "1", new string('x', 100)));
         RespAssert.IsInteger(c.Call("EXPIRE", "set:strings", "1000"), 1);
+        RespAssert.IsAnyInteger(c.Call("RPUSH", "list:small", "a", "12", "-3", "", "b c"));
+        RespAssert.IsAnyInteger(c.Call(["RPUSH", "list:big", .. Enumerable.Range(0, 5000).Select(i => i % 3 == 0 ? S(i) : "element-" + S(i))]));
+        RespAssert.IsAnyInteger(c.Call("RPUSH", "list:long", new string('L', 10000), "short"));
+        RespAssert.IsAnyInteger(c.Call("HSET", "hash:small", "f1", "v1", "n", "42", "empty", ""));
+        RespAssert.IsAnyInteger(c.Call(["HSET", "hash:big", .. Enumerable.Range(0, 600).SelectMany(i => new[] { "field" + S(i), "value" + S(i) })]));
+        RespAssert.IsAnyInteger(c.Call("HSET", "hash:longvalue", "f", new string('h', 200)));
+        RespAssert.IsInteger(c.Call("PEXPIRE", "hash:small", "500000"), 1);
     }
 
     private static void VerifyAggregates(RawClient c, string who)
@@ -179,6 +186,21 @@ public sealed class RdbTests
         }
         Assert.That(RespAssert.IsAnyInteger(c.Call("TTL", "set:strings")), Is.InRange(900, 1000), who);
         RespAssert.IsInteger(c.Call("TTL", "z:small"), -1);
+        Assert.That(c.Call("LRANGE", "list:small", "0", "-1").AsStrings(), Is.EqualTo(new[] { "a", "12", "-3", "", "b c" }), who);
+        Assert.That(c.Call("LRANGE", "list:big", "0", "-1").AsStrings(),
+            Is.EqualTo(Enumerable.Range(0, 5000).Select(i => i % 3 == 0 ? S(i) : "element-" + S(i)).ToArray()), who);
+        Assert.That(c.Call("LRANGE", "list:long", "0", "-1").AsStrings(), Is.EqualTo(new[] { new string('L', 10000), "short" }), who);
+        var small = c.Call("HGETALL", "hash:small").AsStrings();
+        var pairs = Enumerable.Range(0, small.Length / 2).Select(i => (small[2 * i], small[2 * i + 1])).OrderBy(p => p.Item1).ToArray();
+        Assert.That(pairs, Is.EqualTo(new[] { ("empty", ""), ("f1", "v1"), ("n", "42") }), who);
+        RespAssert.IsInteger(c.Call("HLEN", "hash:big"), 600);
+        RespAssert.IsBulk(c.Call("HGET", "hash:big", "field599"), "value599");
+        RespAssert.IsBulk(c.Call("HGET", "hash:longvalue", "f"), new string('h', 200));
+        Assert.That(RespAssert.IsAnyInteger(c.Call("PTTL", "hash:small")), Is.InRange(400000, 500000), who);
+        EncodingIs(c, "hash:small", "listpack", who);
+        EncodingIs(c, "hash:big", "hashtable", who);
+        EncodingIs(c, "hash:longvalue", "hashtable", who);
+        EncodingIs(c, "list:big", "quicklist", who);
     }
 
     /// <summary>OBJECT ENCODING, where the server has OBJECT (NativeKv does not yet).</summary>
@@ -190,7 +212,7 @@ public sealed class RdbTests
     }
 
     [Test]
-    public void SetsAndSortedSets_RoundTripWithRedisServer_InEveryEncoding()
+    public void Aggregates_RoundTripWithRedisServer_InEveryEncoding()
     {
         using var dir = new DataDir();
         using (var redis = RedisReference.Start(dir.Path))
