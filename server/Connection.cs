@@ -10,8 +10,9 @@
 //
 // Durability (appendfsync always): a batch that logged writes keeps its replies until the AOF is fsynced
 // up to the batch's last log entry. The connection registers with the AOF writer and returns; no thread
-// blocks. The writer thread, after the fsync that covers it, queues the connection to the thread pool,
-// which sends the replies and receives again (group commit: one fsync releases every waiting client).
+// blocks. After the fsync that covers it, the writer thread hands the released connections to the thread
+// pool in one or two batches, which send the replies and receive again (group commit: one fsync releases
+// every waiting client, one thread hop resumes many).
 using System.Net.Sockets;
 using NativeKv.Engine;
 using NativeKv.Engine.Commands;
@@ -87,12 +88,11 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         _durableSend = new DurableSend(this);
     }
 
-    /// <summary>Sends a batch's replies once the AOF is durable up to its writes (see the top of the file).</summary>
-    sealed class DurableSend(Connection owner) : IDurableWaiter, IThreadPoolWorkItem
+    /// <summary>Sends a batch's replies once the AOF is durable up to its writes (see the top of the file);
+    /// called on a pool thread that resumes several connections in turn.</summary>
+    sealed class DurableSend(Connection owner) : IDurableWaiter
     {
-        public void OnDurable() => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-
-        public void Execute()
+        public void OnDurable()
         {
             if (owner.StartSend()) owner.ReceiveLoop();
         }
