@@ -32,6 +32,9 @@ public sealed class ServerState : IDisposable
     /// whether to save a snapshot: true (SAVE), false (NOSAVE), null (per configuration).</summary>
     public Action<bool?>? RequestShutdown;
 
+    /// <summary>AOF, RDB and loading; null when the server runs without persistence (unit tests).</summary>
+    public Persistence.PersistenceManager? Persistence;
+
     /// <summary>Called after CONFIG SET changed parameters, so that running parts pick them up.</summary>
     public Action? ConfigChanged;
 

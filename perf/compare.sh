@@ -65,8 +65,9 @@ SUITE_conns=(
 # Writes with the append-only file on: fsync on every write (group commit), and once a second.
 SUITE_aof=(
     "@aof=always -c 50 -n 100000 -r 100000 -t set,incr,lpush"
-    "@aof=always -c 50 -n 1000000 -r 100000 -P 16 -t set"
+    "@aof=always -c 50 -n 1000000 -r 100000 -P 16 -t set,incr"
     "@aof=everysec -c 50 -n 200000 -r 100000 -t set,incr,lpush"
+    "@aof=everysec -c 50 -n 1000000 -r 100000 -P 16 -t set,incr"
 )
 SUITE_all=("${SUITE_default[@]}" "${SUITE_full[@]}" "${SUITE_values[@]}" "${SUITE_lua[@]}" "${SUITE_aof[@]}" "${SUITE_conns[@]}")
 SUITES="default full lua values conns aof all"

@@ -7,10 +7,17 @@
 // falls out of this. Incomplete commands stay at the start of the receive buffer; the parser resumes where
 // it stopped, and for a large bulk the buffer is sized once to what the command needs, so a 512 MB value
 // is received straight into place without repeated copying.
+//
+// Durability (appendfsync always): a batch that logged writes keeps its replies until the AOF is fsynced
+// up to the batch's last log entry. The connection registers with the AOF writer and returns; no thread
+// blocks. After the fsync that covers it, the writer thread hands the released connections to the thread
+// pool in one or two batches, which send the replies and receive again (group commit: one fsync releases
+// every waiting client, one thread hop resumes many).
 using System.Net.Sockets;
 using NativeKv.Engine;
 using NativeKv.Engine.Commands;
 using NativeKv.Engine.Memory;
+using NativeKv.Engine.Persistence;
 using NativeKv.Engine.Protocol;
 
 namespace NativeKv.Server;
@@ -39,6 +46,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     readonly NativeBuffer _in;
     readonly RespWriter _out;
     readonly ArgList _args = new();
+    readonly DurableSend _durableSend;
     RespParser _parser = new();
     int _inLen;
     int _resumeAt;     // where to continue parsing after a suspended command completes
@@ -77,6 +85,17 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         _client.Reply = _out;
         _offload = new OffloadedReceive(this);
         _client.Resume = () => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        _durableSend = new DurableSend(this);
+    }
+
+    /// <summary>Sends a batch's replies once the AOF is durable up to its writes (see the top of the file);
+    /// called on a pool thread that resumes several connections in turn.</summary>
+    sealed class DurableSend(Connection owner) : IDurableWaiter
+    {
+        public void OnDurable()
+        {
+            if (owner.StartSend()) owner.ReceiveLoop();
+        }
     }
 
     /// <summary>
@@ -193,6 +212,12 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     /// <summary>After a batch: send its replies or, if there are none, receive again (true).</summary>
     bool AfterBatch()
     {
+        long lsn = _client.PendingLsn;
+        if (lsn != 0)
+        {
+            _client.PendingLsn = 0;
+            if (_out.Length > 0 && _server.Persistence is { } p && p.WaitDurable(_durableSend, lsn)) return false;
+        }
         if (_out.Length > 0) return StartSend();
         Busy = false;
         if (_closeAfterSend)
@@ -217,7 +242,8 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         long maxBulk = _server.Config.ProtoMaxBulkLen;
         while (pos < _inLen)
         {
-            var st = _parser.Parse(_in.Pointer + pos, _inLen - pos, _args, maxBulk, out int consumed);
+            byte* start = _in.Pointer + pos;
+            var st = _parser.Parse(start, _inLen - pos, _args, maxBulk, out int consumed);
             if (st == ParseStatus.Incomplete) break;
             if (st == ParseStatus.Error)
             {
@@ -230,6 +256,12 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             pos += consumed;
             if (_args.Count == 0) continue;
             var ctx = new CommandContext(_server, _client, _out, _args, batchNow, timestamp);
+            if (*start == (byte)'*')
+            {
+                // The command's own RESP bytes, for the AOF (a multibulk is contiguous from its '*').
+                ctx.Raw = start;
+                ctx.RawLength = consumed;
+            }
             Dispatcher.Execute(ref ctx);
             timestamp = ctx.Timestamp;
             if (_client.ContinueOnThreadPool)

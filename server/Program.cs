@@ -1,11 +1,13 @@
 // nativekv: the server's entry point. Reads the configuration (a redis.conf-style file and/or --options),
-// binds, serves until SIGTERM/SIGINT/SHUTDOWN, then stops gracefully: no new connections, the commands
-// already read are answered, exit code 0.
+// binds, loads the dataset (AOF or RDB), serves until SIGTERM/SIGINT/SHUTDOWN, then stops gracefully: no
+// new connections, the commands already read are answered, the final RDB is written (when save points are
+// set or SHUTDOWN SAVE asked for it) and the AOF is written and fsynced; exit code 0.
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using NativeKv.Engine;
 using NativeKv.Engine.Config;
+using NativeKv.Engine.Persistence;
 using NativeKv.Server;
 
 // Run socket completions inline on the epoll threads instead of handing each one to the thread pool:
@@ -65,6 +67,30 @@ catch (InvalidOperationException e)
     return 1;
 }
 
+var persistence = new PersistenceManager(server)
+{
+    Notice = Log.Notice,
+    Warning = Log.Warning,
+    // A failed write or fsync under appendfsync always: stop rather than acknowledge what is not on disk.
+    Fatal = message =>
+    {
+        Log.Warning(message);
+        Environment.Exit(1);
+    },
+};
+try
+{
+    persistence.LoadAtStartup();
+    persistence.Start();
+    // Scripts log their effects as one unit when they commit (their own commands are not logged).
+    if (config.AppendOnly) server.ScriptCommitted = persistence.LogScript;
+}
+catch (Exception e) when (e is PersistenceException or IOException or UnauthorizedAccessException)
+{
+    Log.Warning(e.Message);
+    return 1;
+}
+
 if (!string.IsNullOrEmpty(config.PidFile))
 {
     try { File.WriteAllText(config.PidFile, Environment.ProcessId + "\n"); }
@@ -72,7 +98,12 @@ if (!string.IsNullOrEmpty(config.PidFile))
 }
 
 var stop = new ManualResetEventSlim();
-server.RequestShutdown = _ => stop.Set();
+bool? saveOnShutdown = null;
+server.RequestShutdown = save =>
+{
+    saveOnShutdown = save;
+    stop.Set();
+};
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
 {
     ctx.Cancel = true;
@@ -94,9 +125,15 @@ Log.Warning("User requested shutdown...");
 // Scripts still running are stopped (and rolled back) so that their locks do not hold up shutdown.
 server.RunningScripts.KillAll();
 listener.Stop(TimeSpan.FromSeconds(2));
+bool persisted = persistence.Shutdown(saveOnShutdown);
 if (!string.IsNullOrEmpty(config.PidFile))
 {
     try { File.Delete(config.PidFile); } catch (IOException) { }
+}
+if (!persisted)
+{
+    Log.Warning("Errors trying to shut down the server: the final RDB snapshot could not be written (the AOF, if enabled, is complete). Exiting with code 1.");
+    return 1;
 }
 Log.Warning("NativeKv is now ready to exit, bye bye...");
 return 0;

@@ -369,6 +369,9 @@ public sealed unsafe class BlockingRegistry : IDisposable
         uint hd = 0;
         if (req.Kind == BlockKind.Move) dstShard = db.ShardFor(dest, out hd);
         using var locks = new PairLock(shard, dstShard);
+        // Outside any command's scope: let a pending snapshot copy both keys' segments first.
+        shard.BeforeWrite(h);
+        if (req.Kind == BlockKind.Move) dstShard.BeforeWrite(hd);
         long now = Clock.UnixMs();
         Entry* e = KeyAccess.LookupWrite(shard, key, h, now);
         if (e == null || e->Type != type) return ServeResult.Stop;
@@ -388,6 +391,15 @@ public sealed unsafe class BlockingRegistry : IDisposable
                 return ServeResult.Served;
             }
             ListCommands.MoveOne(shard, e, dstShard, de, dest, hd, req.FromLeft, req.ToLeft, _server.Config.ListMaxListpackSize, reply);
+            // The AOF logs what was done (as LMOVE), and the client's reply waits for that entry under
+            // appendfsync always (Redis propagates a served BLMOVE as LMOVE).
+            var pm = Persistence.Propagation.BeginAlso(5);
+            pm.WriteBulk("LMOVE"u8);
+            pm.WriteBulk(key);
+            pm.WriteBulk(dest);
+            pm.WriteBulk(req.FromLeft ? "LEFT"u8 : "RIGHT"u8);
+            pm.WriteBulk(req.ToLeft ? "LEFT"u8 : "RIGHT"u8);
+            NoteLsn(w, Persistence.Propagation.EndAlso(shard, kw.Db));
             SignalKeyReady(kw.Db, dest);
             return ServeResult.Served;
         }
@@ -395,22 +407,39 @@ public sealed unsafe class BlockingRegistry : IDisposable
         {
             if (!Claim(w, generation)) return ServeResult.Skipped;
         }
+        Protocol.RespWriter p;
         switch (req.Kind)
         {
             case BlockKind.ZPop:
-                ZSetCommands.PopAndReply(reply, shard, e, key, req.Max, 1, emitKey: true, nested: false);
-                break;
             case BlockKind.ZMPop:
-                ZSetCommands.PopAndReply(reply, shard, e, key, req.Max, req.Count, emitKey: true, nested: true);
+                ZSetCommands.PopAndReply(reply, shard, e, key, req.Max, req.Kind == BlockKind.ZPop ? 1 : req.Count,
+                    emitKey: true, nested: req.Kind == BlockKind.ZMPop);
+                // Logged as ZPOPMIN/ZPOPMAX with the count, as Redis propagates a served blocking zset pop.
+                p = Persistence.Propagation.BeginAlso(3);
+                p.WriteBulk(req.Max ? "ZPOPMAX"u8 : "ZPOPMIN"u8);
+                p.WriteBulk(key);
+                p.WriteBulk(req.Kind == BlockKind.ZPop ? 1 : req.Count);
                 break;
             default:
                 reply.WriteArrayHeader(2);
                 reply.WriteBulk(key);
                 if (req.Kind == BlockKind.Pop) ListCommands.PopOne(shard, e, req.FromLeft, reply);
                 else ListCommands.PopMany(shard, e, req.FromLeft, req.Count, reply);
+                // Logged as LPOP/RPOP (with BLMPOP's count), as Redis propagates a served blocking pop.
+                p = Persistence.Propagation.BeginAlso(req.Kind == BlockKind.Pop ? 2 : 3);
+                p.WriteBulk(req.FromLeft ? "LPOP"u8 : "RPOP"u8);
+                p.WriteBulk(key);
+                if (req.Kind != BlockKind.Pop) p.WriteBulk(req.Count);
                 break;
         }
+        NoteLsn(w, Persistence.Propagation.EndAlso(shard, kw.Db));
         return ServeResult.Served;
+    }
+
+    /// <summary>The served client's reply waits for its AOF entry (appendfsync always).</summary>
+    static void NoteLsn(Waiter w, long lsn)
+    {
+        if (lsn > w.Client.PendingLsn) w.Client.PendingLsn = lsn;
     }
 
     // ---------------------------------------------------------------- timeouts

@@ -105,6 +105,10 @@ public sealed class ClientState
     /// </summary>
     public bool InScript;
 
+    /// <summary>LSN of this client's last AOF entry in the current batch: under appendfsync always the
+    /// connection holds the batch's replies until the log is durable up to it (0: nothing to wait for).</summary>
+    public long PendingLsn;
+
     public long QueryBufferBytes;
     public long OutputBufferBytes;
 }

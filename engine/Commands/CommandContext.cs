@@ -15,6 +15,15 @@ public unsafe ref struct CommandContext
     public CommandDef Command;
     long _now;
 
+    /// <summary>The command's RESP bytes as received (contiguous in the receive buffer), logged to the
+    /// AOF as they are unless the handler propagates something else; null for inline commands.</summary>
+    public byte* Raw;
+    public int RawLength;
+
+    /// <summary>Changes this command made to the dataset (Redis's server.dirty increments): a write
+    /// command is logged, and counts toward the `save` points, only when it is above zero.</summary>
+    public long Dirty;
+
     public CommandContext(ServerState server, ClientState client, RespWriter reply, ArgList args)
     {
         Server = server;
@@ -71,6 +80,18 @@ public unsafe ref struct CommandContext
     }
 
     public readonly void WrongArity() => Reply.WriteError(Errors.WrongArity(Command.Name));
+
+    /// <summary>
+    /// Replaces what the AOF logs for this command with a command of <paramref name="argc"/> arguments,
+    /// written with WriteBulk on the returned writer (Redis's rewriteClientCommandVector). Call it again
+    /// to log several commands (they are logged as one MULTI/EXEC unit). Used for commands whose effect
+    /// depends on the clock or on chance: SET EX becomes SET PXAT, EXPIRE becomes PEXPIREAT.
+    /// </summary>
+    public readonly RespWriter Propagate(int argc) => Persistence.Propagation.Begin(argc);
+
+    /// <summary>Redis's checkAlreadyExpired: an absolute time in the past deletes the key instead of
+    /// setting a TTL, except while loading (the log replays the rest of the key's history).</summary>
+    public bool AlreadyExpired(long atMs) => atMs <= NowMs && !Server.Store.Loading;
 }
 
 public static class Ascii

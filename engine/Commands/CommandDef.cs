@@ -41,6 +41,9 @@ public unsafe sealed class CommandDef
     public readonly string Summary;
     public readonly string Since;
 
+    /// <summary>The handler counts its changes in CommandContext.Dirty (see CommandTable.DirtyTracking).</summary>
+    public bool TracksDirty;
+
     /// <summary>For container commands (CONFIG, CLIENT, OBJECT...): the subcommands, named "parent|sub".</summary>
     public CommandDef[]? Subcommands;
     public CommandDef? Parent;

@@ -118,6 +118,19 @@ public static unsafe class CommandTable
         .. SetCommands.Rows,
         .. ZSetCommands.Rows,
         .. ScriptCommands.Rows,
+        .. Persistence.PersistenceCommands.Rows,
+    ];
+
+    /// <summary>
+    /// Families whose write handlers count their changes in CommandContext.Dirty (Redis's server.dirty++).
+    /// For their commands the AOF logs only what changed something. A write command of any other family
+    /// is logged whenever it does not reply an error (safe, if larger): a new family adds its rows here
+    /// once its handlers set c.Dirty.
+    /// </summary>
+    static readonly CommandDef[][] DirtyTracking =
+    [
+        CoreRows,
+        Persistence.PersistenceCommands.Rows,
     ];
 
     /// <summary>Open-addressed lookup table (power of two, at most a quarter full: probes stay short).</summary>
@@ -133,6 +146,8 @@ public static unsafe class CommandTable
 
     static CommandDef?[] BuildSlots()
     {
+        foreach (var family in DirtyTracking)
+            foreach (var row in family) row.TracksDirty = true;
         int size = 64;
         while (size < Rows.Length * 4) size *= 2;
         var slots = new CommandDef?[size];

@@ -45,7 +45,8 @@ public static unsafe class Dispatcher
         // Not inside a script: it holds shard locks (eviction there could deadlock), and EVAL itself
         // already passed here; the script refuses its deny-oom writes instead (ScriptTransaction.Call).
         var server = c.Server;
-        if (server.MaxMemory > 0 && !c.Client.InScript && Memory.MemoryCounters.Used > server.MaxMemory
+        // Not while loading either: the log must replay whole (Redis does not evict while loading).
+        if (server.MaxMemory > 0 && !c.Client.InScript && !server.Store.Loading && Memory.MemoryCounters.Used > server.MaxMemory
             && !Keyspace.Evictor.FreeMemoryIfNeeded(server.Store, server.MaxMemory, server.EvictionPolicy, server.EvictionSamples, ref server.EvictedKeys)
             && (cmd.Flags & CommandFlags.DenyOom) != 0)
         {
@@ -56,7 +57,8 @@ public static unsafe class Dispatcher
         long errorsBefore = c.Reply.ErrorCount;
         if (c.Client.InScript)
         {
-            // A script's own command: its time is the script's (EVAL's usec), not measured twice.
+            // A script's own command: its time is the script's (EVAL's usec), not measured twice, and it
+            // is not logged on its own: the script's effects are logged as one unit at commit.
             cmd.Handler(ref c);
             Interlocked.Increment(ref cmd.Calls);
             if (c.Reply.ErrorCount != errorsBefore) Interlocked.Increment(ref cmd.FailedCalls);
@@ -66,7 +68,7 @@ public static unsafe class Dispatcher
         // While scripts hold shard locks, a command that needs one of them must not wait behind a
         // script past busy-reply-threshold: the gate answers -BUSY instead (Scripting/ScriptGate.cs).
         // EVAL and other commands scripts may not call take their own locks: they skip the check.
-        if ((cmd.Flags & CommandFlags.NoScript) != 0 || !c.Server.RunningScripts.AnyHoldsLocks) cmd.Handler(ref c);
+        if ((cmd.Flags & CommandFlags.NoScript) != 0 || !c.Server.RunningScripts.AnyHoldsLocks) InvokeHandler(ref c, cmd);
         else Scripting.ScriptGate.Run(ref c, cmd);
         // Serve clients blocked on keys this command pushed to (Redis's handleClientsBlockedOnKeys),
         // now that it holds no locks. Inside MULTI/EXEC or a script the unit's end does it instead.
@@ -77,6 +79,41 @@ public static unsafe class Dispatcher
         Interlocked.Increment(ref cmd.Calls);
         Interlocked.Add(ref cmd.Microseconds, elapsed * 1_000_000 / Stopwatch.Frequency);
         if (c.Reply.ErrorCount != errorsBefore) Interlocked.Increment(ref cmd.FailedCalls);
+    }
+
+    /// <summary>Runs the handler; a write command under persistence goes through the AOF write scope.</summary>
+    internal static void InvokeHandler(ref CommandContext c, CommandDef cmd)
+    {
+        if ((cmd.Flags & CommandFlags.Write) != 0 && c.Server.Persistence is { } persistence)
+            ExecuteWrite(ref c, cmd, persistence, c.Reply.ErrorCount);
+        else
+            cmd.Handler(ref c);
+    }
+
+    /// <summary>
+    /// A write command under persistence: its shards are locked before the handler and its AOF entry is
+    /// appended before they are released, so the log holds conflicting commands in the order they ran
+    /// (Persistence/WriteScope.cs). Only a command that changed something is logged (c.Dirty > 0).
+    /// </summary>
+    static void ExecuteWrite(ref CommandContext c, CommandDef cmd, Persistence.PersistenceManager persistence, long errorsBefore)
+    {
+        if (persistence.DenyWritesReason is { } misconf)
+        {
+            c.Reply.WriteError(misconf);
+            return;
+        }
+        Persistence.WriteScope.Enter(ref c, cmd);
+        try
+        {
+            cmd.Handler(ref c);
+            bool changed = c.Dirty > 0 || (!cmd.TracksDirty && c.Reply.ErrorCount == errorsBefore && !c.Client.Suspended);
+            if (changed) persistence.Propagate(ref c);
+            else Persistence.Propagation.Reset();
+        }
+        finally
+        {
+            Persistence.WriteScope.Exit();
+        }
     }
 
     static void UnknownCommand(ref CommandContext c)

@@ -220,6 +220,13 @@ public static unsafe class HashCommands
             if (e == null) e = CreateHash(shard, key, h);
             // The stored value is copied before the entry changes, since it may point into the hash.
             Set(c.Server, shard, e, c.Arg(2), text[..n]);
+            // Logged as the resulting value (Redis propagates HINCRBYFLOAT as HSET): float rounding
+            // must not differ between the run and a replay.
+            var p = c.Propagate(4);
+            p.WriteBulk("HSET"u8);
+            p.WriteBulk(key);
+            p.WriteBulk(c.Arg(2));
+            p.WriteBulk(text[..n]);
             c.Reply.WriteBulk(text[..n]);
         }
     }

@@ -100,6 +100,9 @@ public ref struct ShardSet
 
     public void EnterAll()
     {
+        // Inside a write command: the dispatcher's scope must hold these shards too (it may have to
+        // release and re-take its locks in the global order; see Persistence/WriteScope.cs).
+        Persistence.WriteScope.EnsureHeld(_db, _mask);
         ulong m = _mask;
         while (m != 0)
         {
@@ -131,6 +134,7 @@ public readonly ref struct PairLock
 
     public PairLock(Shard a, Shard b)
     {
+        Persistence.WriteScope.EnsureHeld(a, b);
         if (a.Ordinal <= b.Ordinal) { _first = a; _second = b; }
         else { _first = b; _second = a; }
         _first.Lock.Enter();

@@ -25,6 +25,7 @@ public static unsafe class KeyCommands
             shard.Delete(e);
             deleted++;
         }
+        c.Dirty += deleted;
         c.Reply.WriteInteger(deleted);
     }
 
@@ -135,8 +136,23 @@ public static unsafe class KeyCommands
                     return;
                 }
             }
-            if (when <= c.NowMs) shard.Delete(e);
-            else shard.SetExpire(e, when);
+            c.Dirty++;
+            if (c.AlreadyExpired(when))
+            {
+                shard.Delete(e);
+                var d = c.Propagate(2);
+                d.WriteBulk("DEL"u8);
+                d.WriteBulk(key);
+            }
+            else
+            {
+                shard.SetExpire(e, when);
+                // Logged as an absolute time: replaying later must not move the deadline.
+                var p = c.Propagate(3);
+                p.WriteBulk("PEXPIREAT"u8);
+                p.WriteBulk(key);
+                p.WriteBulk(when);
+            }
             c.Reply.WriteInteger(1);
         }
     }
@@ -185,7 +201,9 @@ public static unsafe class KeyCommands
         using (shard.Lock.EnterScope())
         {
             Entry* e = KeyAccess.LookupWrite(shard, key, h, c.NowMs);
-            c.Reply.WriteInteger(e != null && shard.ClearExpire(e) ? 1 : 0);
+            bool cleared = e != null && shard.ClearExpire(e);
+            if (cleared) c.Dirty++;
+            c.Reply.WriteInteger(cleared ? 1 : 0);
         }
     }
 
@@ -230,6 +248,7 @@ public static unsafe class KeyCommands
         Entry* n = CopyEntry(srcShard, e, dstShard, dst, hd);
         srcShard.Delete(e);
         if (n->Type is ValueType.List or ValueType.ZSet) c.Server.Blocking.SignalKeyReady(c.Client.Db, dst);
+        c.Dirty++;
         if (nx) c.Reply.WriteInteger(1);
         else c.Reply.WriteOk();
     }
@@ -316,6 +335,7 @@ public static unsafe class KeyCommands
         }
         Entry* n = CopyEntry(srcShard, e, dstShard, dst, hd);
         if (n->Type is ValueType.List or ValueType.ZSet) c.Server.Blocking.SignalKeyReady(dbIndex, dst);
+        c.Dirty++;
         c.Reply.WriteInteger(1);
     }
 
@@ -341,6 +361,7 @@ public static unsafe class KeyCommands
         Entry* n = CopyEntry(srcShard, e, dstShard, key, h);
         srcShard.Delete(e);
         if (n->Type is ValueType.List or ValueType.ZSet) c.Server.Blocking.SignalKeyReady(dbIndex, key);
+        c.Dirty++;
         c.Reply.WriteInteger(1);
     }
 
@@ -512,12 +533,7 @@ public static unsafe class KeyCommands
             {
                 Entry* e = chosen.RandomEntry(rng);
                 if (e == null) continue;
-                if (e->ExpireSlot >= 0 && chosen.GetExpire(e) <= c.NowMs)
-                {
-                    chosen.Delete(e);
-                    chosen.ExpiredKeys++;
-                    continue;
-                }
+                if (e->ExpireSlot >= 0 && chosen.GetExpire(e) <= c.NowMs && chosen.ExpireEntry(e)) continue;
                 c.Reply.WriteBulk(Entry.Key(e));
                 return;
             }
@@ -545,6 +561,8 @@ public static unsafe class KeyCommands
         db.LockAll();
         try
         {
+            // Always logged and counted, even when the database was empty (as Redis).
+            c.Dirty += Math.Max(db.Count, 1);
             foreach (var s in db.Shards) s.Clear();
         }
         finally
@@ -562,6 +580,9 @@ public static unsafe class KeyCommands
         c.Store.LockAll();
         try
         {
+            long keys = 0;
+            foreach (var db in c.Store.Databases) keys += db.Count;
+            c.Dirty += Math.Max(keys, 1);
             foreach (var db in c.Store.Databases)
                 foreach (var s in db.Shards) s.Clear();
         }
@@ -570,6 +591,8 @@ public static unsafe class KeyCommands
             c.Store.UnlockAll();
         }
         Memory.OsMemory.Trim();
+        // Redis: with save points configured, FLUSHALL also rewrites the RDB (an empty one).
+        c.Server.Persistence?.AfterFlushAll();
         c.Reply.WriteOk();
     }
 
@@ -611,6 +634,7 @@ public static unsafe class KeyCommands
             c.Server.Blocking.SignalDatabase((int)a);
             c.Server.Blocking.SignalDatabase((int)b);
         }
+        c.Dirty++;
         c.Reply.WriteOk();
     }
 }

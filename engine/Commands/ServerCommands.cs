@@ -318,6 +318,11 @@ public static unsafe class ServerCommands
             }
         }
         c.Server.ApplyConfig();
+        if (c.Server.Persistence?.ApplyConfig() is { } failed)
+        {
+            c.Reply.WriteError(failed);
+            return;
+        }
         c.Reply.WriteOk();
     }
 
@@ -414,8 +419,8 @@ public static class InfoText
         Section("memory", b => b.Append(string.Create(inv,
             $"used_memory:{used}\r\nused_memory_human:{Human(used)}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{Human(rss)}\r\nused_memory_peak:{s.PeakMemory}\r\nused_memory_peak_human:{Human(s.PeakMemory)}\r\nused_memory_dataset:{s.Store.AllocatedBytes}\r\nused_memory_startup:0\r\nallocator_allocated:{used}\r\nmaxmemory:{s.Config.MaxMemory}\r\nmaxmemory_human:{Human(s.Config.MaxMemory)}\r\nmaxmemory_policy:{s.Config.MaxMemoryPolicy}\r\nmem_fragmentation_ratio:{(used > 0 ? (double)rss / used : 0):F2}\r\nmem_allocator:nativekv-slab\r\nlazyfree_pending_objects:0\r\nmanaged_heap_bytes:{GC.GetTotalMemory(false)}\r\nmanaged_committed_bytes:{GC.GetGCMemoryInfo().TotalCommittedBytes}\r\n")
             + ScriptMemory(s)));
-        Section("persistence", b => b.Append(string.Create(inv,
-            $"loading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{s.StartedMs / 1000}\r\nrdb_last_bgsave_status:ok\r\naof_enabled:{(s.Config.AppendOnly ? 1 : 0)}\r\naof_rewrite_in_progress:0\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n")));
+        Section("persistence", b => b.Append(s.Persistence?.InfoSection() ?? string.Create(inv,
+            $"loading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{s.StartedMs / 1000}\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n")));
         Section("stats", b =>
         {
             long hits = 0, misses = 0;

@@ -196,6 +196,11 @@ public static unsafe class SetCommands
             {
                 var m = SetValue.RandomMember(s, rng, scratch, out long token);
                 c.Reply.WriteBulk(m);
+                // Random: logged as the removal it did (Redis propagates SPOP as SREM).
+                var p1 = c.Propagate(3);
+                p1.WriteBulk("SREM"u8);
+                p1.WriteBulk(key);
+                p1.WriteBulk(m);
                 SetValue.RemoveByToken(shard.Arena, s, token);
                 if (SetValue.Count(s) == 0) shard.Delete(e);
                 return;
@@ -211,16 +216,23 @@ public static unsafe class SetCommands
                 // The whole set, as SUNION of the key replies it; then the key goes.
                 WriteWholeSet(ref c, shard.Arena, s);
                 shard.Delete(e);
+                var pd = c.Propagate(2);
+                pd.WriteBulk("DEL"u8);
+                pd.WriteBulk(key);
                 return;
             }
             long remaining = size - count;
             c.Reply.WriteSetHeader(count);
+            var p = c.Propagate((int)Math.Min(count + 2, int.MaxValue));
+            p.WriteBulk("SREM"u8);
+            p.WriteBulk(key);
             if (remaining * SpopMoveStrategyMul > count)
             {
                 while (count-- > 0)
                 {
                     var m = SetValue.RandomMember(s, rng, scratch, out long token);
                     c.Reply.WriteBulk(m);
+                    p.WriteBulk(m);
                     SetValue.RemoveByToken(shard.Arena, s, token);
                 }
                 e->Encoding = s->Encoding;
@@ -238,7 +250,11 @@ public static unsafe class SetCommands
                 SetValue.RemoveByToken(shard.Arena, s, token);
             }
             var it = new SetIterator(s, scratch);
-            while (it.Next(out var m)) c.Reply.WriteBulk(m);
+            while (it.Next(out var m))
+            {
+                c.Reply.WriteBulk(m);
+                p.WriteBulk(m);
+            }
             SetValue.Free(shard.Arena, s);
             Entry.Object(e) = (nint)kept;
             e->Encoding = kept->Encoding;

@@ -117,6 +117,8 @@ public static unsafe class StringCommands
         SetGeneric(ref c, c.Arg(1), c.Arg(2), flags, at);
     }
 
+    /// <summary>Redis's setGenericCommand. An expiry given as EX/PX/EXAT (or by SETEX/PSETEX) is logged
+    /// as SET key value PXAT absolute-ms, so that replaying the AOF later gives the same deadline.</summary>
     static void SetGeneric(ref CommandContext c, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetFlags flags, long expireAt)
     {
         var shard = c.Db.ShardFor(key, out uint h);
@@ -139,7 +141,20 @@ public static unsafe class StringCommands
                 return;
             }
             e = KeyAccess.SetString(shard, key, h, e, value, (flags & SetFlags.KeepTtl) != 0);
-            if (expireAt >= 0) shard.SetExpire(e, expireAt);
+            c.Dirty++;
+            if (expireAt >= 0)
+            {
+                shard.SetExpire(e, expireAt);
+                if ((flags & SetFlags.PxAt) == 0)
+                {
+                    var p = c.Propagate(5);
+                    p.WriteBulk("SET"u8);
+                    p.WriteBulk(key);
+                    p.WriteBulk(value);
+                    p.WriteBulk("PXAT"u8);
+                    p.WriteBulk(expireAt);
+                }
+            }
             if ((flags & SetFlags.Get) == 0) c.Reply.WriteOk();
         }
     }
@@ -158,6 +173,7 @@ public static unsafe class StringCommands
                 return;
             }
             KeyAccess.SetString(shard, key, h, null, c.Arg(2), false);
+            c.Dirty++;
             c.Reply.WriteInteger(1);
         }
     }
@@ -191,6 +207,10 @@ public static unsafe class StringCommands
             {
                 c.Reply.WriteBulk(Entry.Value(e));
                 shard.Delete(e);
+                c.Dirty++;
+                var p = c.Propagate(2);
+                p.WriteBulk("DEL"u8);
+                p.WriteBulk(key);
             }
         }
     }
@@ -219,10 +239,30 @@ public static unsafe class StringCommands
             c.Reply.WriteBulk(Entry.Value(e));
             if (at >= 0)
             {
-                if (at <= c.NowMs) shard.Delete(e);
-                else shard.SetExpire(e, at);
+                c.Dirty++;
+                if (c.AlreadyExpired(at))
+                {
+                    shard.Delete(e);
+                    var p = c.Propagate(2);
+                    p.WriteBulk("DEL"u8);
+                    p.WriteBulk(key);
+                }
+                else
+                {
+                    shard.SetExpire(e, at);
+                    var p = c.Propagate(3);
+                    p.WriteBulk("PEXPIREAT"u8);
+                    p.WriteBulk(key);
+                    p.WriteBulk(at);
+                }
             }
-            else if ((flags & SetFlags.Persist) != 0) shard.ClearExpire(e);
+            else if ((flags & SetFlags.Persist) != 0 && shard.ClearExpire(e))
+            {
+                c.Dirty++;
+                var p = c.Propagate(2);
+                p.WriteBulk("PERSIST"u8);
+                p.WriteBulk(key);
+            }
         }
     }
 
@@ -280,6 +320,7 @@ public static unsafe class StringCommands
             var shard = db.ShardFor(key, out uint h);
             Entry* e = KeyAccess.LookupWrite(shard, key, h, c.NowMs);
             KeyAccess.SetString(shard, key, h, e, c.Arg(i + 1), false);
+            c.Dirty++;
         }
         if (nx) c.Reply.WriteInteger(1);
         else c.Reply.WriteOk();
@@ -297,6 +338,7 @@ public static unsafe class StringCommands
             if (e == null)
             {
                 e = KeyAccess.SetString(shard, key, h, null, add, false);
+                c.Dirty++;
                 c.Reply.WriteInteger(e->ValueLength);
                 return;
             }
@@ -314,6 +356,7 @@ public static unsafe class StringCommands
             int old = e->ValueLength;
             e = shard.ResizeValue(e, (int)total);
             add.CopyTo(Entry.Value(e)[old..]);
+            c.Dirty++;
             c.Reply.WriteInteger(total);
         }
     }
@@ -387,6 +430,7 @@ public static unsafe class StringCommands
             Span<byte> text = stackalloc byte[Numbers.MaxInt64Chars];
             int n = Numbers.FormatInt64(value, text);
             KeyAccess.SetString(shard, key, h, e, text[..n], keepTtl: true);
+            c.Dirty++;
             c.Reply.WriteInteger(value);
         }
     }
@@ -435,6 +479,13 @@ public static unsafe class StringCommands
             else
                 n = Numbers.FormatHumanDouble(result, text);
             KeyAccess.SetString(shard, key, h, e, text[..n], keepTtl: true);
+            c.Dirty++;
+            // Logged as the resulting value (float rounding may differ between machines).
+            var p = c.Propagate(4);
+            p.WriteBulk("SET"u8);
+            p.WriteBulk(key);
+            p.WriteBulk(text[..n]);
+            p.WriteBulk("KEEPTTL"u8);
             c.Reply.WriteBulk(text[..n]);
         }
     }
@@ -517,6 +568,7 @@ public static unsafe class StringCommands
                 Entry.Value(e)[(int)current..].Clear();
             }
             value.CopyTo(Entry.Value(e)[(int)offset..]);
+            c.Dirty++;
             c.Reply.WriteInteger(needed);
         }
     }

@@ -901,6 +901,11 @@ public static unsafe class ZSetCommands
             if (!IsZSetOrReply(ref c, e)) return;
             if (ZSetValue.Of(e)->Length == 0) continue;
             PopAndReply(c.Reply, shard, e, key, max, count < 0 ? 1 : count, emitKey: true, nested);
+            // Logged as the pop it did (Redis propagates BZPOPMIN/BZMPOP as ZPOPMIN/ZPOPMAX).
+            var p = c.Propagate(3);
+            p.WriteBulk(max ? "ZPOPMAX"u8 : "ZPOPMIN"u8);
+            p.WriteBulk(key);
+            p.WriteBulk(count < 0 ? 1 : count);
             return;
         }
         if (c.Client.DenyBlocking)

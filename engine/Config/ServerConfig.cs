@@ -13,13 +13,20 @@ public sealed class ServerConfig
     public int Port = 6379;
     public string[] Bind = ["127.0.0.1", "-::1"];
     public int Databases = 16;
-    public string Save = "";
+    /// <summary>Redis's default save points (used when no `save` is configured at all).</summary>
+    public string Save = "3600 1 300 100 60 10000";
     public bool AppendOnly;
     public string AppendFsync = "everysec";
     public string AppendFilename = "appendonly.aof";
     public string AppendDirname = "appendonlydir";
     public string Dir = Directory.GetCurrentDirectory();
     public string DbFilename = "dump.rdb";
+    public bool RdbCompression = true;
+    public bool RdbChecksum = true;
+    public bool StopWritesOnBgsaveError = true;
+    public bool AofLoadTruncated = true;
+    public int AutoAofRewritePercentage = 100;
+    public long AutoAofRewriteMinSize = 64L * 1024 * 1024;
     public long MaxMemory;
     public string MaxMemoryPolicy = "noeviction";
     public int MaxMemorySamples = 5;
@@ -70,15 +77,18 @@ public sealed class ServerConfig
         new("bind", false, c => string.Join(' ', c.Bind), (c, a) => c.Bind = a.Length == 0 ? throw new ConfigException("wrong number of arguments") : a),
         new("databases", false, c => c.Databases.ToString(CultureInfo.InvariantCulture), (c, a) => c.Databases = Int(a, 1, 1 << 16)),
         new("save", true, c => c.Save, (c, a) => c.Save = ParseSave(a)),
-        // Until the AOF lands (issue 6), "yes" is refused rather than silently not persisting.
-        new("appendonly", true, c => YesNo(c.AppendOnly), (c, a) => c.AppendOnly = Bool(a)
-            ? throw new ConfigException("appendonly yes is not available in this build: NativeKv does not persist yet (README, Persistence guarantees)")
-            : false),
-        new("appendfsync", true, c => c.AppendFsync, (c, a) => c.AppendFsync = Enum(a, "always", "everysec", "no")),
-        new("appendfilename", false, c => c.AppendFilename, (c, a) => c.AppendFilename = Str(a)),
-        new("appenddirname", false, c => c.AppendDirname, (c, a) => c.AppendDirname = Str(a)),
-        new("dir", true, c => c.Dir, (c, a) => c.Dir = Str(a)),
-        new("dbfilename", true, c => c.DbFilename, (c, a) => c.DbFilename = Str(a)),
+        new("appendonly", true, c => YesNo(c.AppendOnly), (c, a) => c.AppendOnly = Bool(a)),
+        new("appendfsync", true, c => c.AppendFsync, (c, a) => c.AppendFsync = Enum(a, "everysec", "always", "no")),
+        new("appendfilename", false, c => c.AppendFilename, (c, a) => c.AppendFilename = FileName(a, "appendfilename")),
+        new("appenddirname", false, c => c.AppendDirname, (c, a) => c.AppendDirname = FileName(a, "appenddirname")),
+        new("dir", true, c => c.Dir, (c, a) => c.Dir = ExistingDirectory(a)),
+        new("dbfilename", true, c => c.DbFilename, (c, a) => c.DbFilename = FileName(a, "dbfilename")),
+        new("rdbcompression", true, c => YesNo(c.RdbCompression), (c, a) => c.RdbCompression = Bool(a)),
+        new("rdbchecksum", true, c => YesNo(c.RdbChecksum), (c, a) => c.RdbChecksum = Bool(a)),
+        new("stop-writes-on-bgsave-error", true, c => YesNo(c.StopWritesOnBgsaveError), (c, a) => c.StopWritesOnBgsaveError = Bool(a)),
+        new("aof-load-truncated", true, c => YesNo(c.AofLoadTruncated), (c, a) => c.AofLoadTruncated = Bool(a)),
+        new("auto-aof-rewrite-percentage", true, c => c.AutoAofRewritePercentage.ToString(CultureInfo.InvariantCulture), (c, a) => c.AutoAofRewritePercentage = Int(a, 0, int.MaxValue)),
+        new("auto-aof-rewrite-min-size", true, c => c.AutoAofRewriteMinSize.ToString(CultureInfo.InvariantCulture), (c, a) => c.AutoAofRewriteMinSize = Memory(a)),
         new("maxmemory", true, c => c.MaxMemory.ToString(CultureInfo.InvariantCulture), (c, a) => c.MaxMemory = Memory(a)),
         new("maxmemory-policy", true, c => c.MaxMemoryPolicy, (c, a) => c.MaxMemoryPolicy = Enum(a, Policies)),
         new("maxmemory-samples", true, c => c.MaxMemorySamples.ToString(CultureInfo.InvariantCulture), (c, a) => c.MaxMemorySamples = Int(a, 1, 64)),
@@ -125,6 +135,21 @@ public sealed class ServerConfig
     // ---------------------------------------------------------------- value parsers
 
     static string Str(string[] a) => a.Length == 1 ? a[0] : throw new ConfigException("wrong number of arguments");
+
+    /// <summary>A file name without a directory part (Redis: "dbfilename can't be a path, just a filename").</summary>
+    static string FileName(string[] a, string param)
+    {
+        string v = Str(a);
+        if (v.Length == 0 || v.Contains('/') || v.Contains('\\')) throw new ConfigException($"{param} can't be a path, just a filename");
+        return v;
+    }
+
+    static string ExistingDirectory(string[] a)
+    {
+        string v = Str(a);
+        if (!Directory.Exists(v)) throw new ConfigException("No such file or directory");
+        return Path.GetFullPath(v);
+    }
 
     static string YesNo(bool b) => b ? "yes" : "no";
 

@@ -110,6 +110,7 @@ public static unsafe class Evictor
             // Re-choose within the winning shard: it may have changed since it was sampled.
             Entry* victim = Candidate(best, policy, rng);
             if (victim == null) return false;
+            best.KeyEvents?.OnEvict(best, victim); // the AOF logs it as DEL
             best.Delete(victim);
             best.Arena.FlushCounters();
             return true;

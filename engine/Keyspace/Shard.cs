@@ -17,6 +17,31 @@ public unsafe interface IEntryVisitor
     void Visit(Entry* e);
 }
 
+/// <summary>A snapshot that still needs parts of this shard as they were when the snapshot started: called
+/// (under the shard lock) before the first change to a pending segment, it serializes the segments of
+/// <paramref name="segments"/> still pending and clears their bits in <see cref="Shard.PendingSegments"/>.</summary>
+public interface IShardCapture
+{
+    void Capture(Shard shard, ulong segments);
+}
+
+/// <summary>Told when a key is deleted by the server rather than by a command, under the shard lock,
+/// before the entry goes: the AOF logs a DEL, so that replaying the log gives the same dataset.</summary>
+public unsafe interface IKeyEvents
+{
+    /// <summary>A key's TTL passed (lazily or in the active cycle). False keeps the key (nothing expires
+    /// while loading).</summary>
+    bool OnExpire(Shard shard, Entry* e);
+
+    /// <summary>A key is evicted (maxmemory).</summary>
+    void OnEvict(Shard shard, Entry* e);
+
+    /// <summary>Logs one more command, in database <paramref name="db"/>, after the command running on this
+    /// thread (Redis's alsoPropagate): the pop done for a blocked client that the running command served.
+    /// Returns the LSN to give the served client (its reply must wait for it under appendfsync always).</summary>
+    long AlsoPropagate(Shard shard, int db, ReadOnlySpan<byte> resp);
+}
+
 public unsafe sealed class Shard
 {
     /// <summary>First table size: tiny, so that 1,024 empty shards (16 databases) cost almost nothing.</summary>
@@ -44,6 +69,48 @@ public unsafe sealed class Shard
     int _expireCount, _expireCapacity;
 
     public Shard(int ordinal) => Ordinal = ordinal;
+
+    /// <summary>Set while a snapshot has not yet serialized all of this shard (see Persistence/Snapshot.cs).
+    /// A shard is captured by segment: the keys whose hash has the same low <see cref="SegmentBits"/> bits
+    /// (Redis-style bucket index modulo 64, so a segment is every 64th bucket). Every mutator below calls
+    /// <see cref="BeforeWrite(uint)"/> with the key's hash; code that changes a value in place must have
+    /// done so through the dispatcher (which captures the command's keys) or call it itself.</summary>
+    public IShardCapture? PendingCapture;
+
+    /// <summary>Segments a pending snapshot has not serialized yet (bit i: keys with (hash &amp; 63) == i).</summary>
+    public ulong PendingSegments;
+
+    public const int SegmentBits = 6;
+
+    /// <summary>Expiry and eviction events (the AOF's DEL propagation, no expiry while loading); null:
+    /// delete silently.</summary>
+    public IKeyEvents? KeyEvents;
+
+    /// <summary>Lets a pending snapshot copy the whole shard before it changes (one field test when none is).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void BeforeWrite()
+    {
+        var capture = PendingCapture;
+        if (capture != null) capture.Capture(this, ulong.MaxValue);
+    }
+
+    /// <summary>Lets a pending snapshot copy the segment of a key (by its bucket hash) before it changes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void BeforeWrite(uint hash)
+    {
+        var capture = PendingCapture;
+        if (capture != null && (PendingSegments & (1UL << (int)(hash & 63))) != 0) capture.Capture(this, 1UL << (int)(hash & 63));
+    }
+
+    /// <summary>Deletes an entry whose TTL passed, unless the expire listener vetoes it; true if deleted.</summary>
+    public bool ExpireEntry(Entry* e)
+    {
+        var listener = KeyEvents;
+        if (listener != null && !listener.OnExpire(this, e)) return false;
+        Delete(e);
+        ExpiredKeys++;
+        return true;
+    }
 
     [StructLayout(LayoutKind.Sequential)]
     public struct ExpireRef
@@ -105,12 +172,7 @@ public unsafe sealed class Shard
     public Entry* Lookup(ReadOnlySpan<byte> key, uint hash, long nowMs)
     {
         Entry* e = Find(key, hash);
-        if (e != null && e->ExpireSlot >= 0 && _expires[e->ExpireSlot].At <= nowMs)
-        {
-            Delete(e);
-            ExpiredKeys++;
-            return null;
-        }
+        if (e != null && e->ExpireSlot >= 0 && _expires[e->ExpireSlot].At <= nowMs && ExpireEntry(e)) return null;
         return e;
     }
 
@@ -125,6 +187,7 @@ public unsafe sealed class Shard
     /// <summary>Creates a new entry for a key known to be absent; the caller fills the value.</summary>
     public Entry* Insert(ReadOnlySpan<byte> key, uint hash, ValueType type, int valueLength)
     {
+        BeforeWrite(hash);
         if (_rehashIdx >= 0) RehashStep();
         ExpandIfNeeded();
         nuint size = Entry.AllocationSize(key.Length, valueLength);
@@ -165,6 +228,7 @@ public unsafe sealed class Shard
     /// </summary>
     public Entry* ResizeValue(Entry* e, int newValueLength)
     {
+        BeforeWrite(e->Hash);
         nuint oldSize = Entry.AllocationSize(e->KeyLength, e->ValueLength);
         nuint newSize = Entry.AllocationSize(e->KeyLength, newValueLength);
         if (SlabArena.RoundedSize(oldSize) == SlabArena.RoundedSize(newSize))
@@ -187,6 +251,7 @@ public unsafe sealed class Shard
     /// <summary>Removes an entry and frees it (and the structure behind an aggregate value).</summary>
     public void Delete(Entry* e)
     {
+        BeforeWrite(e->Hash);
         Entry** link = FindLink(e, out bool inT1);
         *link = e->Next;
         if (inT1) _used1--; else _used0--;
@@ -224,6 +289,7 @@ public unsafe sealed class Shard
     /// <summary>Deletes every entry and returns the index and arena memory.</summary>
     public void Clear()
     {
+        BeforeWrite();
         for (int t = 0; t < 2; t++)
         {
             Entry** table = t == 0 ? _t0 : _t1;
@@ -263,6 +329,8 @@ public unsafe sealed class Shard
     /// <summary>Exchanges the whole contents with another shard (SWAPDB); both locks must be held.</summary>
     public void SwapContents(Shard o)
     {
+        BeforeWrite();
+        o.BeforeWrite();
         (_arena, o._arena) = (o._arena, _arena);
         { Entry** tmp = _t0; _t0 = o._t0; o._t0 = tmp; }
         { Entry** tmp = _t1; _t1 = o._t1; o._t1 = tmp; }
@@ -287,6 +355,7 @@ public unsafe sealed class Shard
 
     public void SetExpire(Entry* e, long atMs)
     {
+        BeforeWrite(e->Hash);
         if (e->ExpireSlot >= 0)
         {
             _expires[e->ExpireSlot].At = atMs;
@@ -309,6 +378,7 @@ public unsafe sealed class Shard
     public bool ClearExpire(Entry* e)
     {
         if (e->ExpireSlot < 0) return false;
+        BeforeWrite(e->Hash);
         RemoveExpireSlot(e);
         return true;
     }
@@ -342,12 +412,7 @@ public unsafe sealed class Shard
         {
             int slot = rng.Next(_expireCount);
             sampled++;
-            if (_expires[slot].At <= nowMs)
-            {
-                Delete(_expires[slot].Entry);
-                ExpiredKeys++;
-                expired++;
-            }
+            if (_expires[slot].At <= nowMs && ExpireEntry(_expires[slot].Entry)) expired++;
         }
         return (sampled, expired);
     }
@@ -570,6 +635,36 @@ public unsafe sealed class Shard
             uint size = t == 0 ? _size0 : _size1;
             if (table == null) continue;
             for (uint i = 0; i < size; i++) VisitBucket(table[i], ref visitor);
+        }
+    }
+
+    /// <summary>Calls the visitor for every entry of the segments in <paramref name="segments"/> (see
+    /// <see cref="PendingSegments"/>); with tables of at least 64 buckets that is every 64th bucket.</summary>
+    public void ForEachInSegments<TVisitor>(ulong segments, ref TVisitor visitor) where TVisitor : struct, IEntryVisitor
+    {
+        for (int t = 0; t < 2; t++)
+        {
+            Entry** table = t == 0 ? _t0 : _t1;
+            uint size = t == 0 ? _size0 : _size1;
+            if (table == null) continue;
+            if (size >= 64)
+            {
+                for (ulong m = segments; m != 0; m &= m - 1)
+                {
+                    uint seg = (uint)System.Numerics.BitOperations.TrailingZeroCount(m);
+                    for (uint b = seg; b < size; b += 64) VisitBucket(table[b], ref visitor);
+                }
+            }
+            else
+            {
+                for (uint b = 0; b < size; b++)
+                    for (Entry* e = table[b]; e != null;)
+                    {
+                        Entry* next = e->Next;
+                        if ((segments & (1UL << (int)(e->Hash & 63))) != 0) visitor.Visit(e);
+                        e = next;
+                    }
+            }
         }
     }
 

@@ -11,6 +11,10 @@ public sealed class Store : IDisposable
     const int ExpireRepeatPercent = 25;
 
     public readonly Database[] Databases;
+
+    /// <summary>True while data is loaded at startup (AOF replay): handlers treat no TTL as passed,
+    /// like Redis's server.loading.</summary>
+    public volatile bool Loading;
     readonly Thread? _cron;
     volatile bool _stopping;
     readonly int _hz;

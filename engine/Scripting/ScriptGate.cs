@@ -22,7 +22,7 @@ public static unsafe class ScriptGate
     {
         if (!KeySpec.TouchesKeyspace(cmd))
         {
-            cmd.Handler(ref c);
+            Dispatcher.InvokeHandler(ref c, cmd);
             return;
         }
         var server = c.Server;
@@ -30,7 +30,7 @@ public static unsafe class ScriptGate
         KeySpec.Visit(cmd, c.Args, c.Client.Db, server.Store.Databases.Length, ref need);
         if (!need.ConflictsWith(server.RunningScripts))
         {
-            cmd.Handler(ref c);
+            Dispatcher.InvokeHandler(ref c, cmd);
             return;
         }
         if (ScriptCommands.OnIoThread(ref c))
@@ -48,7 +48,7 @@ public static unsafe class ScriptGate
         }
         try
         {
-            cmd.Handler(ref c);
+            Dispatcher.InvokeHandler(ref c, cmd);
         }
         finally
         {
