@@ -58,6 +58,9 @@ public unsafe sealed class AofLog : IDisposable
     /// req/s, 50 us 12 us and 46-49k, 100 us 11 us and 46-60k (redis-server: 8 us, 44-51k).</summary>
     static readonly long GatherTicks = 100 * Stopwatch.Frequency / 1_000_000;
 
+    /// <summary>The window closes early once no command has arrived for this long.</summary>
+    static readonly long GatherQuietTicks = 20 * Stopwatch.Frequency / 1_000_000;
+
     /// <summary>A round this large is written at once, without waiting for more.</summary>
     const int GatherMaxBytes = 64 * 1024;
 
@@ -427,9 +430,22 @@ public unsafe sealed class AofLog : IDisposable
                     // Group commit window: let the commands of other clients that are being executed
                     // right now join this fsync (an fsync costs tens of microseconds of CPU; more
                     // commands per fsync is less CPU per command).
-                    long until = Stopwatch.GetTimestamp() + Math.Min(GatherTicks, _lastFsyncDuration / 2);
+                    long now = Stopwatch.GetTimestamp();
+                    long until = now + Math.Min(GatherTicks, _lastFsyncDuration / 2);
+                    long quietUntil = now + GatherQuietTicks;
+                    int seen = _len;
                     Monitor.Exit(_sync);
-                    while (Stopwatch.GetTimestamp() < until && Volatile.Read(ref _len) < GatherMaxBytes) Thread.Yield();
+                    while ((now = Stopwatch.GetTimestamp()) < until && now < quietUntil)
+                    {
+                        int cur = Volatile.Read(ref _len);
+                        if (cur >= GatherMaxBytes) break;
+                        if (cur != seen)
+                        {
+                            seen = cur;
+                            quietUntil = now + GatherQuietTicks; // still arriving: keep gathering
+                        }
+                        Thread.Yield();
+                    }
                     Monitor.Enter(_sync);
                 }
                 if (Policy != FsyncPolicy.Always && !_closing && _len > 0 && _len < LazyWakeBytes && _rotateTo == null && _flushWaiters == 0)
