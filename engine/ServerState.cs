@@ -48,9 +48,10 @@ public sealed class ServerState : IDisposable
     /// <summary>
     /// Called when a script commits, before its locks are released, with the write commands it ran in
     /// order ("effects, not source"): the AOF appends them as one MULTI/EXEC unit. Plain per-command
-    /// logging must skip clients with <see cref="Commands.ClientState.InScript"/> set.
+    /// logging must skip clients with <see cref="Commands.ClientState.InScript"/> set. Returns the unit's
+    /// LSN: under appendfsync always the caller's reply waits for it (0: nothing to wait for).
     /// </summary>
-    public Action<Scripting.ScriptEffects>? ScriptCommitted;
+    public Func<Scripting.ScriptEffects, long>? ScriptCommitted;
 
     /// <summary>Version text for INFO and --version.</summary>
     public static string Version => typeof(ServerState).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";

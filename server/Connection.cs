@@ -12,7 +12,8 @@
 // up to the batch's last log entry. The connection registers with the AOF writer and returns; no thread
 // blocks. After the fsync that covers it, the writer thread hands the released connections to the thread
 // pool in one or two batches, which send the replies and receive again (group commit: one fsync releases
-// every waiting client, one thread hop resumes many).
+// every waiting client, one thread hop resumes many). Under everysec/no the batch's log entries are written
+// to the file (not fsynced) before its replies are sent, so a process crash loses no acknowledged write.
 using System.Net.Sockets;
 using NativeKv.Engine;
 using NativeKv.Engine.Commands;
@@ -216,7 +217,11 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         if (lsn != 0)
         {
             _client.PendingLsn = 0;
-            if (_out.Length > 0 && _server.Persistence is { } p && p.WaitDurable(_durableSend, lsn)) return false;
+            if (_out.Length > 0 && _server.Persistence is { } p)
+            {
+                if (p.WaitDurable(_durableSend, lsn)) return false;   // always: after the fsync
+                p.EnsureWritten(lsn);                                  // everysec/no: written first
+            }
         }
         if (_out.Length > 0) return StartSend();
         Busy = false;

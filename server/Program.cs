@@ -82,8 +82,6 @@ try
 {
     persistence.LoadAtStartup();
     persistence.Start();
-    // Scripts log their effects as one unit when they commit (their own commands are not logged).
-    if (config.AppendOnly) server.ScriptCommitted = persistence.LogScript;
 }
 catch (Exception e) when (e is PersistenceException or IOException or UnauthorizedAccessException)
 {

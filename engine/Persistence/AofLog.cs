@@ -14,6 +14,9 @@
 //   covers every command queued while the previous one ran (group commit); `everysec` syncs once a
 //   second; `no` never. Under `always` the durable LSN then advances and the connections waiting for it
 //   (IDurableWaiter) are resumed: a reply leaves only after the fsync that covers its write.
+// - Under `everysec`/`no` a connection writes what is queued (WriteThrough, no fsync) before it sends the
+//   replies of a batch that logged writes, as Redis writes its AOF buffer before replying: a process
+//   crash then loses nothing acknowledged; the writer thread fsyncs once a second and writes the rest.
 // - A failed write or fsync under `always` stops the server (Fatal), as Redis does: nothing that is not on
 //   disk may be acknowledged. Under `everysec`/`no` the data stays queued and the write is retried every
 //   second; meanwhile LastWriteError is set and write commands are refused (MISCONF).
@@ -57,6 +60,9 @@ public unsafe sealed class AofLog : IDisposable
     /// 50 clients, unpipelined (fsync ~160 us): 0 us gave 16-18 us of server CPU per request and 36-42k
     /// req/s, 50 us 12 us and 46-49k, 100 us 11 us and 46-60k (redis-server: 8 us, 44-51k).</summary>
     static readonly long GatherTicks = 100 * Stopwatch.Frequency / 1_000_000;
+
+    /// <summary>The window closes early once no command has arrived for this long.</summary>
+    static readonly long GatherQuietTicks = 20 * Stopwatch.Frequency / 1_000_000;
 
     /// <summary>A round this large is written at once, without waiting for more.</summary>
     const int GatherMaxBytes = 64 * 1024;
@@ -427,9 +433,22 @@ public unsafe sealed class AofLog : IDisposable
                     // Group commit window: let the commands of other clients that are being executed
                     // right now join this fsync (an fsync costs tens of microseconds of CPU; more
                     // commands per fsync is less CPU per command).
-                    long until = Stopwatch.GetTimestamp() + Math.Min(GatherTicks, _lastFsyncDuration / 2);
+                    long now = Stopwatch.GetTimestamp();
+                    long until = now + Math.Min(GatherTicks, _lastFsyncDuration / 2);
+                    long quietUntil = now + GatherQuietTicks;
+                    int seen = _len;
                     Monitor.Exit(_sync);
-                    while (Stopwatch.GetTimestamp() < until && Volatile.Read(ref _len) < GatherMaxBytes) Thread.Yield();
+                    while ((now = Stopwatch.GetTimestamp()) < until && now < quietUntil)
+                    {
+                        int cur = Volatile.Read(ref _len);
+                        if (cur >= GatherMaxBytes) break;
+                        if (cur != seen)
+                        {
+                            seen = cur;
+                            quietUntil = now + GatherQuietTicks; // still arriving: keep gathering
+                        }
+                        Thread.Yield();
+                    }
                     Monitor.Enter(_sync);
                 }
                 if (Policy != FsyncPolicy.Always && !_closing && _len > 0 && _len < LazyWakeBytes && _rotateTo == null && _flushWaiters == 0)
@@ -439,6 +458,12 @@ public unsafe sealed class AofLog : IDisposable
                     Monitor.Wait(_sync, LazyPeriodMs);
                     _writerWaiting = false;
                 }
+            }
+            // File writes are serialized with the connections' write-through (everysec/no): the swap and
+            // the write happen under _ioLock (lock order: _ioLock, then _sync).
+            Monitor.Enter(_ioLock);
+            lock (_sync)
+            {
                 buf = _active;
                 len = _len;
                 byte* tmp = _active;
@@ -453,7 +478,14 @@ public unsafe sealed class AofLog : IDisposable
                 syncNow = _syncRequest > _durable || _closing;
                 if (_spaceWaiters > 0) Monitor.PulseAll(_sync);
             }
-            WriteRound(buf, len, rotateTo, rotateAt, lsn, syncNow);
+            try
+            {
+                WriteRound(buf, len, rotateTo, rotateAt, lsn, syncNow, retry: true);
+            }
+            finally
+            {
+                Monitor.Exit(_ioLock);
+            }
             lock (_sync)
             {
                 if (_spareCap > 4 * InitialBuffer && _len == 0)
@@ -474,7 +506,9 @@ public unsafe sealed class AofLog : IDisposable
 
     double SecondsSinceFsync() => (Stopwatch.GetTimestamp() - _lastFsyncTicks) / (double)Stopwatch.Frequency;
 
-    void WriteRound(byte* buf, int len, SafeFileHandle? rotateTo, int rotateAt, long lsn, bool syncRequested)
+    /// <summary>Writes a round (and fsyncs it per policy). With <paramref name="retry"/> false (a
+    /// connection's write-through) a failure returns false at once instead of retrying.</summary>
+    bool WriteRound(byte* buf, int len, SafeFileHandle? rotateTo, int rotateAt, long lsn, bool syncRequested, bool retry, bool mayFsync = true)
     {
         while (true)
         {
@@ -497,7 +531,7 @@ public unsafe sealed class AofLog : IDisposable
                 len = 0;
                 Volatile.Write(ref _written, lsn);
                 var policy = Policy;
-                if (policy == FsyncPolicy.Always || syncRequested || (policy == FsyncPolicy.EverySec && SecondsSinceFsync() >= 1))
+                if (mayFsync && (policy == FsyncPolicy.Always || syncRequested || (policy == FsyncPolicy.EverySec && SecondsSinceFsync() >= 1)))
                 {
                     _stage = "fsync";
                     long fsyncStart = Stopwatch.GetTimestamp();
@@ -513,7 +547,7 @@ public unsafe sealed class AofLog : IDisposable
                     LastWriteError = null;
                     Warn?.Invoke("AOF write error looks solved, Redis can write again.");
                 }
-                return;
+                return true;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
             {
@@ -527,12 +561,13 @@ public unsafe sealed class AofLog : IDisposable
                 }
                 LastWriteError = e.Message;
                 Warn?.Invoke($"Error writing to the AOF file: {e.Message}");
+                if (!retry) return false;
                 bool closing;
                 lock (_sync) closing = _closing;
                 if (closing)
                 {
                     _abandon = true;
-                    return;
+                    return false;
                 }
                 Thread.Sleep(RetryDelayMs);
             }
@@ -540,6 +575,60 @@ public unsafe sealed class AofLog : IDisposable
     }
 
     string _stage = "write";
+
+    readonly object _ioLock = new();
+
+    /// <summary>
+    /// everysec/no: writes everything queued up to <paramref name="lsn"/> to the file now, on the calling
+    /// connection's thread, before it sends its replies (no fsync). As with Redis, which writes the AOF
+    /// buffer before replying, a process crash (kill -9, OOM killer) then loses no acknowledged write;
+    /// only a machine crash can lose the last second. Concurrent callers share one write.
+    /// </summary>
+    public void WriteThrough(long lsn)
+    {
+        if (Volatile.Read(ref _written) >= lsn) return;
+        lock (_ioLock)
+        {
+            if (Volatile.Read(ref _written) >= lsn) return;
+            byte* buf;
+            int len;
+            long taken;
+            lock (_sync)
+            {
+                // Closing, or a rotation pending (an AOF rewrite starting): the writer thread does it.
+                if (_closing || _len == 0 || _rotateTo != null) return;
+                buf = _active;
+                len = _len;
+                byte* tmp = _active;
+                _active = _spare;
+                _spare = tmp;
+                (_cap, _spareCap) = (_spareCap, _cap);
+                _len = 0;
+                taken = _appended;
+                if (_spaceWaiters > 0) Monitor.PulseAll(_sync);
+            }
+            if (!WriteRound(buf, len, null, -1, taken, syncRequested: false, retry: false, mayFsync: false))
+            {
+                // Put the bytes back in front of what was appended meanwhile; the writer retries.
+                lock (_sync)
+                {
+                    int total = len + _len;
+                    if (_spareCap < total)
+                    {
+                        _spare = (byte*)NativeMemory.Realloc(_spare, (nuint)total);
+                        _spareCap = total;
+                    }
+                    Buffer.MemoryCopy(_active, _spare + len, _spareCap - len, _len);
+                    byte* tmp = _active;
+                    _active = _spare;
+                    _spare = tmp;
+                    (_cap, _spareCap) = (_spareCap, _cap);
+                    _len = total;
+                    Monitor.PulseAll(_sync);
+                }
+            }
+        }
+    }
 
     void WriteAll(byte* p, int len)
     {

@@ -173,6 +173,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     {
         if (Config.AppendOnly)
         {
+            SetScriptHook(true);
             if (_manifest == null) CreateAofSync();
             else OpenExistingAof();
         }
@@ -278,15 +279,23 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     /// <summary>
     /// A committed script's effects (ServerState.ScriptCommitted, called before the script releases its
     /// locks, so the log keeps conflicting writes in order): one MULTI/EXEC unit, effects not source.
-    /// Under appendfsync always the EVAL reply does not yet wait for this unit's fsync (open: issue 6).
+    /// Returns the unit's LSN: the script's caller gives it to its client, whose reply then waits for the
+    /// fsync under appendfsync always. The hook is installed while the AOF is on (see SetScriptHook).
     /// </summary>
-    public void LogScript(Scripting.ScriptEffects effects)
+    public long LogScript(Scripting.ScriptEffects effects)
     {
         var unit = t_unit ??= new AofUnit();
         unit.Clear();
         for (int i = 0; i < effects.Count; i++) unit.Add(effects.Db(i), effects.Command(i));
-        AppendUnit(unit);
+        return AppendUnit(unit);
     }
+
+    /// <summary>
+    /// Scripts record their effects only while the hook is set, so it is set while the AOF is on. Set
+    /// before the instant an AOF starts (a script that began earlier holds its locks until it commits, so
+    /// the AOF's barrier waits for it and the base includes its writes), cleared after the AOF stops.
+    /// </summary>
+    void SetScriptHook(bool on) => _server.ScriptCommitted = on ? LogScript : null;
 
     /// <summary>Appends a unit (WriteScope.EndUnit); returns its LSN or 0.</summary>
     public long AppendUnit(AofUnit unit)
@@ -361,6 +370,14 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
         var aof = _aof;
         if (aof == null || lsn == 0 || aof.Policy != FsyncPolicy.Always) return false;
         return aof.WaitDurable(waiter, lsn);
+    }
+
+    /// <summary>everysec/no: the log is written (not fsynced) up to <paramref name="lsn"/> before the
+    /// caller's replies go out, so that a process crash loses no acknowledged write (see AofLog.WriteThrough).</summary>
+    public void EnsureWritten(long lsn)
+    {
+        var aof = _aof;
+        if (aof != null && lsn != 0) aof.WriteThrough(lsn);
     }
 
     /// <summary>Why write commands are refused right now (Redis's MISCONF), or null.</summary>
@@ -667,6 +684,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
             {
                 // Turning AOF on failed before a manifest existed: the log alone is not a valid AOF.
                 _aof = null;
+                SetScriptHook(false);
                 half.Dispose();
                 Config.AppendOnly = false;
                 Warning("AOF could not be enabled; appendonly is off again");
@@ -776,9 +794,11 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
                     return null;
                 }
             }
+            SetScriptHook(true);
             if (!StartRewrite(enabling: true, out string? error, wait: false))
             {
                 Config.AppendOnly = false;
+                SetScriptHook(false);
                 return "ERR Failed to turn on AOF: " + error;
             }
             Notice("AOF enabled");
@@ -787,6 +807,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
         {
             CancelJob(JobKind.Rewrite);
             _aof = null;
+            SetScriptHook(false);
             aof.Dispose();
             _manifest = null;
             Notice("AOF disabled");
@@ -843,9 +864,12 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
         if (_enableScheduled)
         {
             _enableScheduled = false;
-            if (Config.AppendOnly && _aof == null && !StartRewrite(enabling: true, out string? error, wait: false))
+            if (!Config.AppendOnly || _aof != null) return;
+            SetScriptHook(true);
+            if (!StartRewrite(enabling: true, out string? error, wait: false))
             {
                 Config.AppendOnly = false;
+                SetScriptHook(false);
                 Warning("Failed to turn on AOF: " + error);
             }
             return;

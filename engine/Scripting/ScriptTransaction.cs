@@ -292,10 +292,13 @@ public sealed unsafe class ScriptTransaction : IDisposable
     }
 
     /// <summary>Makes the writes permanent: hands the effects to the AOF hook, frees the undo copies,
-    /// then serves clients blocked on keys the script filled.</summary>
-    public void Commit()
+    /// then serves clients blocked on keys the script filled. Returns the AOF unit's LSN (0: none), which
+    /// the caller gives its client (ClientState.PendingLsn) so that under appendfsync always the reply
+    /// waits for the fsync that covers the script's writes.</summary>
+    public long Commit()
     {
-        if (_recordEffects && _effects.Count > 0) _server.ScriptCommitted?.Invoke(_effects);
+        long lsn = 0;
+        if (_recordEffects && _effects.Count > 0) lsn = _server.ScriptCommitted?.Invoke(_effects) ?? 0;
         for (int i = 0; i < _undoCount; i++) Discard(ref _undo[i]);
         var ready = _readyKeys;
         ClearUndo();
@@ -308,6 +311,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
                 else _server.Blocking.SignalKeyReady(db, key);
             }
         }
+        return lsn;
     }
 
     /// <summary>Undoes every write of the run, newest first.</summary>

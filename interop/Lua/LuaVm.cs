@@ -832,7 +832,9 @@ internal sealed unsafe class LuaVm : IScriptInterrupt, IDisposable
                 if (status == LUA_OK && !Tx.KillRequested)
                 {
                     LuaReplies.WriteResult(L, -1, c.Reply, ScriptResp3);
-                    Tx.Commit();
+                    // Under appendfsync always the reply waits for the fsync of the script's AOF unit.
+                    long lsn = Tx.Commit();
+                    if (lsn > c.Client.PendingLsn) c.Client.PendingLsn = lsn;
                 }
                 else
                 {

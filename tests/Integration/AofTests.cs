@@ -200,6 +200,61 @@ public sealed class AofTests
     }
 
     [Test]
+    [Category(TestTarget.NativeKvOnly)]
+    public void AlwaysFsync_RepliesLeaveOnlyAfterTheirWritesAreDurable()
+    {
+        // INFO's aof_appended_lsn / aof_durable_lsn (NativeKv's): right after a write's reply, everything
+        // appended so far (this client's writes only) must be fsynced. Plain commands, pipelines, scripts.
+        TestTarget.RequireNativeKv();
+        using var dir = new DataDir();
+        using var server = dir.Start(Always);
+        using var c = server.Connect();
+        static (long Appended, long Durable) Lsns(RawClient c)
+        {
+            string info = c.Call("INFO", "persistence").Text!;
+            long Field(string name) => long.Parse(info.Split(name + ":")[1].Split('\r')[0], CultureInfo.InvariantCulture);
+            return (Field("aof_appended_lsn"), Field("aof_durable_lsn"));
+        }
+        for (int i = 0; i < 30; i++)
+        {
+            c.Ok("SET", "k" + S(i), S(i));
+            var (a1, d1) = Lsns(c);
+            Assert.That(d1, Is.EqualTo(a1), $"SET {i}: reply before its fsync");
+            c.Send([.. RawClient.Encode("INCR", "n"), .. RawClient.Encode("INCR", "n"), .. RawClient.Encode("INCR", "n")]);
+            for (int j = 0; j < 3; j++) RespAssert.IsAnyInteger(c.Read());
+            var (a2, d2) = Lsns(c);
+            Assert.That(d2, Is.EqualTo(a2), $"pipeline {i}: replies before their fsync");
+            var r = c.Call("EVAL", "redis.call('SET', KEYS[1], ARGV[1]); return redis.call('INCR', KEYS[2])", "2", "s" + S(i), "m", S(i));
+            Assert.That(r.Type, Is.EqualTo(RespType.Integer), r.ToString());
+            var (a3, d3) = Lsns(c);
+            Assert.That(d3, Is.EqualTo(a3), $"EVAL {i}: reply before its fsync");
+        }
+    }
+
+    [Test]
+    public void Scripts_AreLoggedAsOneUnit_AlsoAfterTurningTheAofOnAtRunTime()
+    {
+        using var dir = new DataDir();
+        using (var server = dir.Start())
+        {
+            using var c = server.Connect();
+            RespAssert.IsAnyInteger(c.Call("EVAL", "redis.call('SET', KEYS[1], 'before'); return 1", "1", "s0"));
+            c.Ok("CONFIG", "SET", "appendonly", "yes");
+            Assert.That(WaitForInfo(c, "aof_rewrite_in_progress", "0", TimeSpan.FromSeconds(10)), Is.True);
+            RespAssert.IsAnyInteger(c.Call("EVAL", "redis.call('SET', KEYS[1], 'after'); redis.call('INCR', KEYS[2]); return 1", "2", "s1", "n"));
+            server.Kill9();
+        }
+        string log = File.ReadAllText(dir.LastIncrFile());
+        Assert.That(log, Does.Contain("*1\r\n$5\r\nMULTI\r\n"), "a script's effects are one MULTI/EXEC unit");
+        Assert.That(log, Does.Not.Contain("EVAL"), "effects, not source");
+        using var again = dir.Start("--appendonly", "yes");
+        using var c2 = again.Connect();
+        RespAssert.IsBulk(c2.Call("GET", "s0"), "before");
+        RespAssert.IsBulk(c2.Call("GET", "s1"), "after");
+        RespAssert.IsBulk(c2.Call("GET", "n"), "1");
+    }
+
+    [Test]
     public void ExpiredKeyRecreatedLater_ReplaysToTheSameState()
     {
         // If expiry deletions were not logged, replaying (where no TTL passes) would apply the INCR to the

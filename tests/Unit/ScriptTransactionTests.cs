@@ -26,6 +26,7 @@ public unsafe class ScriptTransactionTests
         _server.ScriptCommitted = e =>
         {
             for (int i = 0; i < e.Count; i++) _effects.Add((e.Db(i), Encoding.ASCII.GetString(e.Command(i))));
+            return 0;
         };
     }
 
