@@ -16,6 +16,10 @@ public sealed class ClientState
     public long LastInteractionMs = Clock.UnixMs();
     public string LastCommand = "NULL";
 
+    /// <summary>The ACL user the client runs as, and whether it has authenticated (Security/Auth.cs).</summary>
+    public string User = "default";
+    public bool Authenticated;
+
     /// <summary>Set by QUIT or a protocol error: close after the pending replies are sent.</summary>
     public bool CloseAfterReply;
 
