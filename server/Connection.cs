@@ -161,16 +161,44 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     {
         long need = _parser.NeedBytes;
         if (_inLen < _in.Capacity && need <= _in.Capacity) return true;
-        long target = Math.Max((long)_in.Capacity * 2, need);
-        if (target > _server.Config.ClientQueryBufferLimit || target > int.MaxValue - 1024)
+        // Redis closes a client whose query buffer holds more than client-query-buffer-limit bytes. Here
+        // the buffer holds the pending command from its start; the buffer grows to at most the limit,
+        // and a command that needs more (announced by its bulk lengths, or simply arriving) is refused.
+        need = Math.Max(need, _inLen + 1L);
+        long limit = Math.Min(_server.Config.ClientQueryBufferLimit, int.MaxValue - 1024);
+        if (need > limit)
         {
-            Server.Log.Warning($"Closing client that reached max query buffer length: id={_client.Id} addr={_client.Address} (qbuf initial bytes: {_inLen})");
+            Server.Log.Warning($"Closing client that reached max query buffer length: id={_client.Id} addr={_client.Address} laddr={_client.LocalAddress} qbuf={_inLen} (qbuf initial bytes: {QueryBufferStart()})");
             Release();
             return false;
         }
+        long target = Math.Min(Math.Max((long)_in.Capacity * 2, need), limit);
         _in.Resize((int)target, _inLen);
         _client.QueryBufferBytes = target;
         return true;
+    }
+
+    /// <summary>The first 64 bytes of the query buffer, escaped as Redis's sdscatrepr does, for the log.</summary>
+    string QueryBufferStart()
+    {
+        var sb = new System.Text.StringBuilder("\"");
+        for (int i = 0; i < Math.Min(_inLen, 64); i++)
+        {
+            byte b = _in.Pointer[i];
+            switch (b)
+            {
+                case (byte)'\\': sb.Append("\\\\"); break;
+                case (byte)'"': sb.Append("\\\""); break;
+                case (byte)'\n': sb.Append("\\n"); break;
+                case (byte)'\r': sb.Append("\\r"); break;
+                case (byte)'\t': sb.Append("\\t"); break;
+                default:
+                    if (b >= 32 && b < 127) sb.Append((char)b);
+                    else sb.Append("\\x").Append(b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+                    break;
+            }
+        }
+        return sb.Append('"').ToString();
     }
 
     /// <summary>Handles a receive completion; true when the caller should receive again at once.</summary>
@@ -242,6 +270,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         // One wall-clock read per batch for the commands' time (TTL checks), and chained timestamps for
         // the per-command statistics: measured at about a third of an in-process GET's cost otherwise.
         long batchNow = Clock.UnixMs();
+        _client.LastInteractionMs = batchNow;   // every receive counts as interaction (timeout, CLIENT LIST idle)
         long timestamp = 0;
         long errorsBefore = _out.ErrorCount;
         long maxBulk = _server.Config.ProtoMaxBulkLen;
@@ -309,11 +338,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
                 _client.QueryBufferBytes = ReceiveBufferSize;
             }
         }
-        if (commands > 0)
-        {
-            Interlocked.Add(ref _server.TotalCommands, commands);
-            _client.LastInteractionMs = Clock.UnixMs();
-        }
+        if (commands > 0) Interlocked.Add(ref _server.TotalCommands, commands);
         long errors = _out.ErrorCount - errorsBefore;
         if (errors > 0) Interlocked.Add(ref _server.TotalErrorReplies, errors);
         return !suspended;

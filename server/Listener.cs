@@ -1,5 +1,7 @@
 // Accepts connections on every bound address with a SocketAsyncEventArgs accept loop and hands each
-// socket to a Connection. Enforces maxclients with Redis's error text.
+// socket to a Connection. Enforces maxclients with Redis's error text, sets TCP keepalive as Redis's
+// anetKeepAlive does, and runs the clients cron (Redis's clientsCron): closing clients idle past
+// `timeout`, checked a few times per second off the request path, never per command.
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
@@ -14,6 +16,12 @@ public sealed class Listener
     readonly List<Socket> _sockets = new();
     readonly ConcurrentDictionary<Connection, byte> _connections = new();
     volatile bool _stopping;
+    int _open;   // connections accepted and not yet released: what maxclients counts
+    Timer? _cron;
+
+    /// <summary>How often the clients cron looks for idle clients. Redis visits every client once a
+    /// second; `timeout` is in whole seconds, so a quarter of a second keeps the error under 25%.</summary>
+    const int ClientsCronMs = 250;
 
     public Listener(ServerState server) => _server = server;
 
@@ -69,6 +77,29 @@ public sealed class Listener
             args.Completed += (_, e) => { if (OnAccepted(e)) AcceptLoop(e); };
             AcceptLoop(args);
         }
+        _cron = new Timer(_ => ClientsCron(), null, ClientsCronMs, ClientsCronMs);
+    }
+
+    /// <summary>
+    /// Closes clients idle for more than `timeout` seconds, as Redis's clientsCronHandleTimeout: not
+    /// clients blocked in a command (BLPOP...) or suspended for one (a script, an fsync), and not
+    /// Pub/Sub subscribers (<see cref="NativeKv.Engine.Commands.ClientState.InPubSub"/>).
+    /// </summary>
+    void ClientsCron()
+    {
+        int timeout = _server.Config.Timeout;
+        if (timeout <= 0 || _stopping) return;
+        long now = NativeKv.Engine.Clock.UnixMs();
+        // Redis compares whole seconds (now - lastinteraction > maxidletime); milliseconds here.
+        long limit = timeout * 1000L;
+        foreach (var c in _connections.Keys)
+        {
+            var client = c.Client;
+            if (client.BlockedOnKeys || client.Suspended || client.InPubSub || c.Busy) continue;
+            if (now - client.LastInteractionMs <= limit) continue;
+            Log.Verbose("Closing idle client");
+            c.Kill();
+        }
     }
 
     void AcceptLoop(SocketAsyncEventArgs e)
@@ -101,13 +132,16 @@ public sealed class Listener
         if (e.SocketError != SocketError.Success || e.AcceptSocket == null) return true;
         var client = e.AcceptSocket;
         Interlocked.Increment(ref _server.TotalConnections);
-        if (_server.ConnectedClients >= _server.Config.MaxClients)
+        if (Interlocked.Increment(ref _open) > _server.Config.MaxClients)
         {
+            Interlocked.Decrement(ref _open);
             Interlocked.Increment(ref _server.RejectedConnections);
-            try { client.Send(Encoding.ASCII.GetBytes("-ERR max number of clients reached\r\n")); } catch (SocketException) { }
+            try { client.Send(MaxClientsReached); } catch (SocketException) { }
             client.Close();
             return true;
         }
+        SetKeepAlive(client, _server.Config.TcpKeepAlive);
+        if (Log.Enabled(Log.LevelVerbose)) Log.Verbose($"Accepted {client.RemoteEndPoint}");
         var conn = new Connection(client, _server, this);
         _connections[conn] = 0;
         // Not inline: a first receive that completes at once would run the client's commands on the
@@ -117,13 +151,37 @@ public sealed class Listener
         return true;
     }
 
-    internal void Forget(Connection c) => _connections.TryRemove(c, out _);
+    static readonly byte[] MaxClientsReached = Encoding.ASCII.GetBytes("-ERR max number of clients reached\r\n");
+
+    /// <summary>Redis's anetKeepAlive: probes after <paramref name="interval"/> seconds of silence, then
+    /// every interval/3 seconds, and the peer is dead after 3 unanswered probes. 0 leaves keepalive off.</summary>
+    static void SetKeepAlive(Socket socket, int interval)
+    {
+        if (interval <= 0) return;
+        try
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, interval);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, Math.Max(1, interval / 3));
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, 3);
+        }
+        catch (SocketException e)
+        {
+            Log.Verbose($"Could not set TCP keepalive: {e.Message}");
+        }
+    }
+
+    internal void Forget(Connection c)
+    {
+        if (_connections.TryRemove(c, out _)) Interlocked.Decrement(ref _open);
+    }
 
     /// <summary>Stops accepting, waits (bounded) for batches in flight to be answered (not for clients
     /// blocked in BLPOP and the like), then closes every client.</summary>
     public void Stop(TimeSpan grace)
     {
         _stopping = true;
+        _cron?.Dispose();
         foreach (var s in _sockets) s.Close();
         var deadline = DateTime.UtcNow + grace;
         while (DateTime.UtcNow < deadline && _connections.Keys.Any(c => c.Busy && !c.Client.BlockedOnKeys)) Thread.Sleep(5);

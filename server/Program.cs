@@ -39,11 +39,27 @@ catch (ConfigException e)
     return 1;
 }
 
-Log.Configure(config.LogLevel, config.LogFile);
+if (!Log.Configure(config.LogLevel, config.LogFile, out string? logError))
+{
+    Console.Error.WriteLine($"Can't open the log file: {logError}");
+    return 1;
+}
 Log.Notice("oO0OoO0OoO0Oo NativeKv is starting oO0OoO0OoO0Oo");
-Log.Notice($"NativeKv version={ServerState.Version}, bits=64, pid={Environment.ProcessId}, just started");
+Log.Notice($"NativeKv version={ServerState.Version}, redis-compat={ServerState.RedisCompatVersion}, bits=64, pid={Environment.ProcessId}, just started");
+Log.Notice(string.IsNullOrEmpty(config.ConfigFile)
+    ? "Warning: no config file specified, using the default config. In order to specify a config file use nativekv /path/to/nativekv.conf"
+    : "Configuration loaded");
+if (!FileLimits.Adjust(config)) return 1;
 
 using var server = new ServerState(config);
+int maxClientsSeen = config.MaxClients;
+server.ConfigChanged += () =>
+{
+    Log.SetLevel(config.LogLevel);
+    // CONFIG SET maxclients above what the open-files limit allows: raise it, or settle for less.
+    if (config.MaxClients > maxClientsSeen) FileLimits.Adjust(config);
+    maxClientsSeen = config.MaxClients;
+};
 NativeKv.Interop.Lua.LuaHostLog.Sink = (level, message) =>
 {
     switch (level)
@@ -91,8 +107,9 @@ catch (Exception e) when (e is PersistenceException or IOException or Unauthoriz
 
 if (!string.IsNullOrEmpty(config.PidFile))
 {
+    // As Redis: a PID file that cannot be written is logged, not fatal.
     try { File.WriteAllText(config.PidFile, Environment.ProcessId + "\n"); }
-    catch (IOException e) { Log.Warning($"Failed to write PID file: {e.Message}"); }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Log.Warning($"Failed to write PID file: {e.Message}"); }
 }
 
 var stop = new ManualResetEventSlim();
@@ -116,7 +133,9 @@ using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx =>
 });
 
 listener.Start();
-Log.Notice($"Server initialized; ready to accept connections tcp on {string.Join(' ', config.Bind)} port {listener.Port}");
+Banner.Show(config, listener.Port, string.IsNullOrEmpty(config.LogFile));
+Log.Notice("Server initialized");
+Log.Notice($"Ready to accept connections tcp on {string.Join(' ', config.Bind)} port {listener.Port}");
 
 stop.Wait();
 Log.Warning("User requested shutdown...");
@@ -126,7 +145,7 @@ listener.Stop(TimeSpan.FromSeconds(2));
 bool persisted = persistence.Shutdown(saveOnShutdown);
 if (!string.IsNullOrEmpty(config.PidFile))
 {
-    try { File.Delete(config.PidFile); } catch (IOException) { }
+    try { File.Delete(config.PidFile); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
 }
 if (!persisted)
 {
