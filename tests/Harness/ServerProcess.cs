@@ -39,6 +39,16 @@ public sealed record ServerOptions
     /// <summary>The executable to run instead of the target's (e.g. a reference redis-server next to
     /// NativeKv in a differential test); null: <see cref="TestTarget.ServerBinary"/>.</summary>
     public string? Binary { get; init; }
+
+    /// <summary>A program and its arguments that run the server (e.g. <c>prlimit --nofile=1024:1024</c>,
+    /// <c>setpriv --reuid=...</c>): they must exec it, so that the process id stays the server's.</summary>
+    public IReadOnlyList<string> Launcher { get; init; } = [];
+
+    /// <summary>Start the server with an empty environment (no HOME, no PATH).</summary>
+    public bool ClearEnvironment { get; init; }
+
+    /// <summary>The working directory when <see cref="UseTempDir"/> is false (default: the test's).</summary>
+    public string? WorkingDirectory { get; init; }
 }
 
 public sealed partial class ServerProcess : IDisposable
@@ -134,13 +144,29 @@ public sealed partial class ServerProcess : IDisposable
         }
         int port = options.Port ?? FreePort();
         string? tempDir = null;
-        var psi = new ProcessStartInfo(binary)
+        var psi = new ProcessStartInfo(options.Launcher.Count > 0 ? options.Launcher[0] : binary)
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
+        if (options.Launcher.Count > 0)
+        {
+            foreach (var a in options.Launcher.Skip(1))
+            {
+                psi.ArgumentList.Add(a);
+            }
+            psi.ArgumentList.Add(binary);
+        }
+        if (options.ClearEnvironment)
+        {
+            psi.Environment.Clear();
+        }
+        if (options.WorkingDirectory is not null)
+        {
+            psi.WorkingDirectory = options.WorkingDirectory;
+        }
         if (options.ConfigFile is not null)
         {
             psi.ArgumentList.Add(options.ConfigFile);
@@ -163,7 +189,7 @@ public sealed partial class ServerProcess : IDisposable
         {
             psi.ArgumentList.Add(a);
         }
-        string commandLine = binary + " " + string.Join(' ', psi.ArgumentList.Select(a => a.Length == 0 || a.Contains(' ') ? "\"" + a + "\"" : a));
+        string commandLine = psi.FileName + " " + string.Join(' ', psi.ArgumentList.Select(a => a.Length == 0 || a.Contains(' ') ? "\"" + a + "\"" : a));
 
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
         var server = new ServerProcess(process, port, tempDir, commandLine);
