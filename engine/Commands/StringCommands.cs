@@ -551,7 +551,7 @@ public static unsafe class StringCommands
                 c.Reply.WriteInteger(current);
                 return;
             }
-            if (offset + value.Length > MaxStringLength)
+            if (offset > MaxStringLength - value.Length)   // not offset + length: that overflows near 2^63
             {
                 c.Reply.WriteError(Errors.StringTooLong);
                 return;
