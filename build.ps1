@@ -41,6 +41,10 @@ Usage: ./build.ps1 VERB [args...]
   test [args...]     publish if stale, then dotnet test tests/; ends with "N passed, N failed, N skipped"
   bench [args...]    publish if stale, then perf/compare.sh [args...] (needs bash and redis-benchmark)
   bench micro [...]  BenchmarkDotNet micro-benchmarks: dotnet run -c Release --project perf -- [...]
+  fuzz [--seconds N] [--seed S]
+                     the protocol fuzzer for N seconds (default 300): random and mutated RESP against
+                     bin/nativekv; fails on a crash, a hang, unbounded memory; prints the seed (RSS and
+                     descriptor checks read /proc and are skipped on Windows)
   clean              remove bin/, artifacts/ and every project's bin/ and obj/ (keeps .tools/)
   help               this text
 
@@ -218,6 +222,27 @@ function Invoke-Bench([object[]]$BenchArgs) {
     exit $LASTEXITCODE
 }
 
+function Invoke-Fuzz([object[]]$FuzzArgs) {
+    $seconds = '300'
+    $seed = ''
+    for ($i = 0; $i -lt $FuzzArgs.Count; $i++) {
+        switch ([string]$FuzzArgs[$i]) {
+            '--seconds' { $i++; $seconds = [string]$FuzzArgs[$i] }
+            '--seed' { $i++; $seed = [string]$FuzzArgs[$i] }
+            default { Fail "fuzz takes --seconds N and --seed S (got: $($FuzzArgs[$i]))" }
+        }
+    }
+    if ($seconds -notmatch '^[0-9]+$') { Fail "--seconds must be a positive number (got: $seconds)" }
+    if ($seed -ne '' -and $seed -notmatch '^[0-9]+$') { Fail "--seed must be a non-negative number (got: $seed)" }
+    Invoke-PublishIfStale $false
+    $env:NATIVEKV_BINARY = $Bin
+    $env:NATIVEKV_FUZZ_SECONDS = $seconds
+    if ($seed -ne '') { $env:NATIVEKV_FUZZ_SEED = $seed }
+    Say "fuzzing $Bin for $seconds s (the seed is printed below)"
+    & dotnet test tests/NativeKv.Tests.csproj -c Release -nologo --filter 'FullyQualifiedName~FuzzTests.RandomAndMutatedInput' --logger 'console;verbosity=normal'
+    exit $LASTEXITCODE
+}
+
 function Invoke-Clean {
     Say 'removing bin/ artifacts/ and the bin/ obj/ folders of engine server interop tests perf'
     $dirs = @('bin', 'artifacts', 'perf/BenchmarkDotNet.Artifacts')
@@ -251,6 +276,7 @@ switch ($verb) {
     }
     'test' { Invoke-Test $rest }
     'bench' { Invoke-Bench $rest }
+    'fuzz' { Invoke-Fuzz $rest }
     'clean' { Invoke-Clean }
     { $_ -in 'help', '-h', '--help' } { Show-Usage }
     default { Show-Usage; Fail "unknown verb: $verb" }

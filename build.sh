@@ -45,6 +45,10 @@ Usage: ./build.sh VERB [args...]
                      over the diagnostics port; builds the Native AOT variant with EventSource support
                      into artifacts/publish-diag (if stale); --jit uses the JIT build instead
                      (perf/README.md lists the options)
+  fuzz [--seconds N] [--seed S]
+                     the protocol fuzzer (tests/Fuzz, tests/Integration/FuzzTests.cs) for N seconds
+                     (default 300; the suite runs it for 15): random and mutated RESP on 4 connections;
+                     fails on a crash, a hang, unbounded memory or leaked connections; prints the seed
   clean              remove bin/, artifacts/ and every project's bin/ and obj/ (keeps .tools/)
   help               this text
 
@@ -270,6 +274,30 @@ cmd_bench() {
     exec bash perf/compare.sh "$@"
 }
 
+# ---- fuzz ----------------------------------------------------------------------------------------
+cmd_fuzz() {
+    local seconds=300 seed=""
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --seconds) [ $# -ge 2 ] || die "--seconds needs a value"; seconds="$2"; shift 2 ;;
+            --seed) [ $# -ge 2 ] || die "--seed needs a value"; seed="$2"; shift 2 ;;
+            *) die "fuzz takes --seconds N and --seed S (got: $1)" ;;
+        esac
+    done
+    case "$seconds" in ''|*[!0-9]*) die "--seconds must be a positive number (got: $seconds)" ;; esac
+    if [ -n "$seed" ]; then
+        case "$seed" in *[!0-9]*) die "--seed must be a non-negative number (got: $seed)" ;; esac
+    fi
+    need "${BUILD_PREREQS[@]}"
+    publish_if_stale
+    export NATIVEKV_BINARY="$BIN" NATIVEKV_FUZZ_SECONDS="$seconds"
+    [ -n "$seed" ] && export NATIVEKV_FUZZ_SEED="$seed"
+    say "fuzzing bin/nativekv for $seconds s${seed:+ with seed $seed} (the seed is printed below)"
+    dotnet test tests/NativeKv.Tests.csproj -c Release -nologo \
+        --filter "FullyQualifiedName~FuzzTests.RandomAndMutatedInput" \
+        --logger "console;verbosity=normal"
+}
+
 # ---- clean ---------------------------------------------------------------------------------------
 cmd_clean() {
     say "removing bin/ artifacts/ and the bin/ obj/ folders of engine server interop tests perf"
@@ -290,6 +318,7 @@ case "$verb" in
     run)     cmd_run "$@" ;;
     test)    cmd_test "$@" ;;
     bench)   cmd_bench "$@" ;;
+    fuzz)    cmd_fuzz "$@" ;;
     clean)   cmd_clean "$@" ;;
     help|-h|--help) usage ;;
     *) usage >&2; die "unknown verb: $verb" ;;

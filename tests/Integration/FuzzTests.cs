@@ -33,6 +33,10 @@ public sealed class FuzzTests
 
     static long RssBytes(int pid)
     {
+        if (!OperatingSystem.IsLinux())
+        {
+            return 0; // RSS and descriptor checks read /proc
+        }
         foreach (var line in File.ReadLines($"/proc/{pid}/status"))
         {
             if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
@@ -43,7 +47,7 @@ public sealed class FuzzTests
         return 0;
     }
 
-    static int OpenFds(int pid) => Directory.GetFiles($"/proc/{pid}/fd").Length;
+    static int OpenFds(int pid) => OperatingSystem.IsLinux() ? Directory.GetFiles($"/proc/{pid}/fd").Length : 0;
 
     sealed class Stats
     {
