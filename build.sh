@@ -30,7 +30,7 @@ usage() {
 Usage: ./build.sh VERB [args...]
 
   prereqs            check prerequisites; as root, install the missing Debian packages
-                     (liblua5.4-dev, clang, redis-server, redis-tools, python3-redis); dotnet must exist
+                     (liblua5.4-dev, clang, redis-server, redis-tools, python3-redis, iproute2); dotnet must exist
   publish [--force]  Native AOT publish of server/ and copy of the binary to bin/nativekv
                      (skipped while bin/nativekv is newer than every source file, unless --force)
   run [options...]   publish if stale, then run bin/nativekv --bind 127.0.0.1 --port 6379 [options...]
@@ -66,6 +66,8 @@ has_linker()  { command -v "$LINKER" >/dev/null 2>&1; }
 has_rtools()  { command -v redis-cli >/dev/null 2>&1 && command -v redis-benchmark >/dev/null 2>&1; }
 has_rserver() { command -v redis-server >/dev/null 2>&1; }
 # Debian's python3-redis lives in /usr/bin/python3's dist-packages (a pyenv python3 on PATH won't see it).
+# The limits tests read sockets' keepalive timers with ss.
+has_ss()      { command -v ss >/dev/null 2>&1; }
 has_pyredis() { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import redis' >/dev/null 2>&1; }
 
 pkg_for() {
@@ -75,6 +77,7 @@ pkg_for() {
         rtools) echo redis-tools ;;
         rserver) echo redis-server ;;
         pyredis) echo python3-redis ;;
+        ss) echo iproute2 ;;
     esac
 }
 
@@ -105,10 +108,10 @@ need() {
 }
 
 BUILD_PREREQS=(lua linker)
-ALL_PREREQS=(lua linker rtools rserver pyredis)
+ALL_PREREQS=(lua linker rtools rserver pyredis ss)
 
 cmd_prereqs() {
-    say "checking prerequisites: dotnet, liblua5.4-dev, $LINKER, redis-tools, redis-server, python3-redis"
+    say "checking prerequisites: dotnet, liblua5.4-dev, $LINKER, redis-tools, redis-server, python3-redis, iproute2"
     need "${ALL_PREREQS[@]}"
     say "dotnet $(dotnet --version), $("$LINKER" --version | head -n1)"
     say "$(redis-server --version | cut -d' ' -f1-3), $(redis-benchmark --version)"
