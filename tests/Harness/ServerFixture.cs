@@ -64,7 +64,7 @@ public abstract class ServerFixture
     protected RawClient NewClient() => Server.Connect();
 
     /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> passes.</summary>
-    protected static bool Eventually(Func<bool> condition, TimeSpan timeout, int pollMs = 20)
+    internal static bool Eventually(Func<bool> condition, TimeSpan timeout, int pollMs = 20)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)

@@ -31,7 +31,8 @@ public sealed class FuzzTests
 
     static int Seed => int.TryParse(Environment.GetEnvironmentVariable("NATIVEKV_FUZZ_SEED"), out int s) ? s : Environment.TickCount & 0x7FFFFFFF;
 
-    static long RssBytes(int pid)
+    /// <summary>The process's resident set size (VmRSS); 0 where there is no /proc.</summary>
+    internal static long RssBytes(int pid)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -145,13 +146,13 @@ public sealed class FuzzTests
         control.ReadTimeout = TimeSpan.FromSeconds(10);
         using var fresh = server.Connect();
         RespAssert.IsSimple(fresh.Call("PING"), "PONG");
-        Assert.That(LimitsTests.Eventually(() => LimitsTests.Info(fresh, "connected_clients") == "2", TimeSpan.FromSeconds(10)),
+        Assert.That(ServerFixture.Eventually(() => LimitsTests.Info(fresh, "connected_clients") == "2", TimeSpan.FromSeconds(10)),
             Is.True, $"{rerun}: connections left behind: {LimitsTests.Info(fresh, "connected_clients")}");
         RespAssert.IsOk(fresh.Call("SELECT", "0"));
         fresh.Call("FLUSHALL");
-        Assert.That(LimitsTests.Eventually(() => OpenFds(server.Pid) <= baselineFds + 2, TimeSpan.FromSeconds(10)),
+        Assert.That(ServerFixture.Eventually(() => OpenFds(server.Pid) <= baselineFds + 2, TimeSpan.FromSeconds(10)),
             Is.True, $"{rerun}: file descriptors leaked: {OpenFds(server.Pid)} open, {baselineFds} at the start");
-        Assert.That(LimitsTests.Eventually(() => RssBytes(server.Pid) < baselineRss + 256L * 1024 * 1024, TimeSpan.FromSeconds(10)),
+        Assert.That(ServerFixture.Eventually(() => RssBytes(server.Pid) < baselineRss + 256L * 1024 * 1024, TimeSpan.FromSeconds(10)),
             Is.True, $"{rerun}: RSS {RssBytes(server.Pid) / 1048576} MB after the run (baseline {baselineRss / 1048576} MB)");
         Assert.That(stats.Inputs, Is.GreaterThan(1000), "the fuzzer must actually have sent something: " + summary);
         Assert.That(stats.SentinelsSeen, Is.GreaterThan(10), "some batches must have been answered to the end: " + summary);

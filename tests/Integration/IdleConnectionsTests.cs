@@ -56,12 +56,6 @@ public sealed partial class IdleConnectionsTests
         return SetRLimit(RlimitNofile, raised) == 0 ? null : "setrlimit failed: " + Marshal.GetLastPInvokeErrorMessage();
     }
 
-    private static long RssBytes(int pid)
-    {
-        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-    }
-
     [Test]
     public void TenThousandIdleConnections_AreHeld_AndTheServerStaysQuick()
     {
@@ -73,7 +67,7 @@ public sealed partial class IdleConnectionsTests
         using var server = ServerProcess.Start(new ServerOptions { ExtraArgs = ["--maxclients", "10100"] });
         using var control = server.Connect();
         control.ReadTimeout = TimeSpan.FromSeconds(30);
-        long rssBefore = RssBytes(server.Pid);
+        long rssBefore = FuzzTests.RssBytes(server.Pid);
         long usedBefore = long.Parse(LimitsTests.Info(control, "used_memory"), CultureInfo.InvariantCulture);
 
         var sockets = new List<Socket>(Connections);
@@ -87,10 +81,10 @@ public sealed partial class IdleConnectionsTests
                 sockets.Add(s);
             }
             TestContext.Progress.WriteLine($"opened {Connections} connections in {open.Elapsed.TotalSeconds:0.0} s");
-            Assert.That(LimitsTests.Eventually(() => LimitsTests.Info(control, "connected_clients") == (Connections + 1).ToString(CultureInfo.InvariantCulture), TimeSpan.FromSeconds(30)),
+            Assert.That(ServerFixture.Eventually(() => LimitsTests.Info(control, "connected_clients") == (Connections + 1).ToString(CultureInfo.InvariantCulture), TimeSpan.FromSeconds(30)),
                 Is.True, $"connected_clients is {LimitsTests.Info(control, "connected_clients")}, expected {Connections + 1}");
             Thread.Sleep(500);
-            long rssAfter = RssBytes(server.Pid);
+            long rssAfter = FuzzTests.RssBytes(server.Pid);
             long usedAfter = long.Parse(LimitsTests.Info(control, "used_memory"), CultureInfo.InvariantCulture);
             TestContext.Progress.WriteLine(
                 $"per idle connection: RSS {(rssAfter - rssBefore) / Connections} bytes, used_memory {(usedAfter - usedBefore) / Connections} bytes " +
@@ -125,7 +119,7 @@ public sealed partial class IdleConnectionsTests
         {
             sockets.ForEach(s => s.Dispose());
         }
-        Assert.That(LimitsTests.Eventually(() => LimitsTests.Info(control, "connected_clients") == "1", TimeSpan.FromSeconds(30)),
+        Assert.That(ServerFixture.Eventually(() => LimitsTests.Info(control, "connected_clients") == "1", TimeSpan.FromSeconds(30)),
             Is.True, $"connected_clients after closing: {LimitsTests.Info(control, "connected_clients")}");
     }
 }

@@ -30,19 +30,7 @@ public sealed partial class LimitsTests
         throw new AssertionException($"INFO has no field {field}");
     }
 
-    internal static bool Eventually(Func<bool> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow >= deadline)
-            {
-                return false;
-            }
-            Thread.Sleep(20);
-        }
-        return true;
-    }
+    private static bool Eventually(Func<bool> condition, TimeSpan timeout) => ServerFixture.Eventually(condition, timeout);
 
     private static string ConfigGet(RawClient c, string name) => c.Call("CONFIG", "GET", name).AsStrings()[1]!;
 

@@ -50,7 +50,7 @@ public sealed partial class OperationsTests
     {
         using var server = ServerProcess.Start(new ServerOptions { ExtraArgs = ["--loglevel", "verbose"] });
         using var admin = server.Connect();
-        Assert.That(LimitsTests.Eventually(() => server.Output.Contains("Accepted 127.0.0.1:", StringComparison.Ordinal), TimeSpan.FromSeconds(5)),
+        Assert.That(ServerFixture.Eventually(() => server.Output.Contains("Accepted 127.0.0.1:", StringComparison.Ordinal), TimeSpan.FromSeconds(5)),
             Is.True, "verbose logs each accepted connection\n" + server.Describe());
         RespAssert.IsOk(admin.Call("CONFIG", "SET", "loglevel", "warning"));
         Assert.That(admin.Call("CONFIG", "GET", "loglevel").AsStrings()[1], Is.EqualTo("warning"));
@@ -112,7 +112,7 @@ public sealed partial class OperationsTests
         {
             string pidfile = Path.Combine(dir, "server.pid");
             using var server = ServerProcess.Start(new ServerOptions { ExtraArgs = ["--pidfile", pidfile] });
-            Assert.That(LimitsTests.Eventually(() => File.Exists(pidfile), TimeSpan.FromSeconds(5)), Is.True, server.Describe());
+            Assert.That(ServerFixture.Eventually(() => File.Exists(pidfile), TimeSpan.FromSeconds(5)), Is.True, server.Describe());
             Assert.That(File.ReadAllText(pidfile).Trim(), Is.EqualTo(server.Pid.ToString(CultureInfo.InvariantCulture)));
             using (var c = server.Connect())
             {
@@ -136,7 +136,7 @@ public sealed partial class OperationsTests
         if (!TestTarget.IsRedis)
         {
             // redis-server 7.0 says nothing here (later versions log this same line).
-            Assert.That(LimitsTests.Eventually(() => server.Output.Contains("Failed to write PID file", StringComparison.Ordinal), TimeSpan.FromSeconds(5)),
+            Assert.That(ServerFixture.Eventually(() => server.Output.Contains("Failed to write PID file", StringComparison.Ordinal), TimeSpan.FromSeconds(5)),
                 Is.True, server.Describe());
         }
     }
