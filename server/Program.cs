@@ -131,6 +131,8 @@ using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx =>
     Log.Warning("Received SIGINT scheduling shutdown...");
     stop.Set();
 });
+// As Redis: SIGHUP (a closed terminal, a supervisor's reload) is ignored rather than fatal.
+using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx => ctx.Cancel = true);
 
 listener.Start();
 Banner.Show(config, listener.Port, string.IsNullOrEmpty(config.LogFile));

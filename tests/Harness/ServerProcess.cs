@@ -275,6 +275,15 @@ public sealed partial class ServerProcess : IDisposable
         return WaitForExit(timeout ?? TimeSpan.FromSeconds(10));
     }
 
+    /// <summary>Sends a signal (e.g. 1 for SIGHUP) and returns at once.</summary>
+    public void Signal(int signal)
+    {
+        if (!_process.HasExited)
+        {
+            _ = Kill(_process.Id, signal);
+        }
+    }
+
     /// <summary>SIGKILL: the server gets no chance to clean up.</summary>
     public void Kill9()
     {

@@ -142,6 +142,20 @@ public sealed partial class OperationsTests
     }
 
     [Test]
+    public void SighupAndSigpipe_AreIgnored()
+    {
+        using var server = ServerProcess.Start();
+        using var c = server.Connect();
+        RespAssert.IsOk(c.Call("SET", "k", "v"));
+        server.Signal(1);  // SIGHUP
+        server.Signal(13); // SIGPIPE
+        Thread.Sleep(300);
+        Assert.That(server.HasExited, Is.False, server.Describe());
+        RespAssert.IsBulk(c.Call("GET", "k"), "v");
+        Assert.That(server.Stop(), Is.EqualTo(0));
+    }
+
+    [Test]
     [Category(TestTarget.NativeKvOnly)]
     public void Daemonize_Yes_IsAClearStartupError_NoIsAccepted()
     {
