@@ -50,16 +50,24 @@ Log.Notice(string.IsNullOrEmpty(config.ConfigFile)
     ? "Warning: no config file specified, using the default config. In order to specify a config file use nativekv /path/to/nativekv.conf"
     : "Configuration loaded");
 if (!FileLimits.Adjust(config)) return 1;
+// CONFIG SET maxclients: raise the open-files limit to match, or refuse as Redis does.
+config.MaxClientsChanged = previous =>
+{
+    int wanted = config.MaxClients;
+    FileLimits.Adjust(config);
+    if (config.MaxClients == wanted) return null;
+    string refused = $"The operating system is not able to handle the specified number of clients, try with {config.MaxClients}";
+    Log.Warning("Failed applying new configuration. Possibly related to new maxclients setting. Restoring previous settings.");
+    if (config.MaxClients > previous)
+    {
+        config.MaxClients = previous;
+        FileLimits.Adjust(config);
+    }
+    return refused;
+};
 
 using var server = new ServerState(config);
-int maxClientsSeen = config.MaxClients;
-server.ConfigChanged += () =>
-{
-    Log.SetLevel(config.LogLevel);
-    // CONFIG SET maxclients above what the open-files limit allows: raise it, or settle for less.
-    if (config.MaxClients > maxClientsSeen) FileLimits.Adjust(config);
-    maxClientsSeen = config.MaxClients;
-};
+server.ConfigChanged += () => Log.SetLevel(config.LogLevel);
 NativeKv.Interop.Lua.LuaHostLog.Sink = (level, message) =>
 {
     switch (level)

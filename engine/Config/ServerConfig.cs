@@ -301,6 +301,13 @@ public sealed class ServerConfig
         return result;
     }
 
+    /// <summary>
+    /// Set by the server: called after CONFIG SET changed maxclients (the argument is the previous value)
+    /// to make room for that many file descriptors. Returns the reason when the OS cannot, having put
+    /// maxclients back as Redis does; null when it could. Not set: nothing is checked (unit tests).
+    /// </summary>
+    public Func<int, string?>? MaxClientsChanged;
+
     /// <summary>CONFIG SET of one parameter; returns Redis's error text or null.</summary>
     public string? Set(string name, string value)
     {
@@ -312,7 +319,10 @@ public sealed class ServerConfig
             string[] values = name.Equals("save", StringComparison.OrdinalIgnoreCase) || name.Equals("bind", StringComparison.OrdinalIgnoreCase)
                 ? value.Split(' ', StringSplitOptions.RemoveEmptyEntries)
                 : [value];
+            int maxClientsBefore = MaxClients;
             p.Set(this, values);
+            if (MaxClients != maxClientsBefore && MaxClientsChanged?.Invoke(maxClientsBefore) is { } refused)
+                return $"ERR CONFIG SET failed (possibly related to argument '{name}') - {refused}";
             return null;
         }
         catch (Exception e) when (e is ConfigException or OverflowException)

@@ -98,7 +98,8 @@ public sealed partial class IdleConnectionsTests
                 RespAssert.IsSimple(control.Call("PING"), "PONG");
                 worst = sw.Elapsed > worst ? sw.Elapsed : worst;
             }
-            Assert.That(worst, Is.LessThan(TimeSpan.FromMilliseconds(200)), "PING slowed down by idle connections");
+            TestContext.Progress.WriteLine($"worst of 200 PINGs with {Connections} idle connections: {worst.TotalMilliseconds:0.0} ms");
+            Assert.That(worst, Is.LessThan(TimeSpan.FromSeconds(1)), "PING slowed down by idle connections");
             var connect = Stopwatch.StartNew();
             using (var fresh = server.Connect())
             {

@@ -69,7 +69,8 @@ public sealed class SlowClientTests
             }
             TestContext.Progress.WriteLine($"fast client: {requests} SET+GET pairs in {all.Elapsed.TotalMilliseconds:0} ms during the dribble, worst pair {worst.TotalMilliseconds:0.0} ms");
             Assert.That(requests, Is.GreaterThan(100), "the fast client was starved");
-            Assert.That(worst, Is.LessThan(TimeSpan.FromMilliseconds(500)), "a fast request waited behind the slow clients");
+            // Generous: the machine is shared. A server that waited for slow clients would stall for seconds.
+            Assert.That(worst, Is.LessThan(TimeSpan.FromMilliseconds(1500)), "a fast request waited behind the slow clients");
 
             // redis-benchmark while 50 more connections sit with half a command each.
             var stalled = Enumerable.Range(0, SlowClients).Select(_ =>
