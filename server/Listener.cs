@@ -132,9 +132,10 @@ public sealed class Listener
         if (e.SocketError != SocketError.Success || e.AcceptSocket == null) return true;
         var client = e.AcceptSocket;
         Interlocked.Increment(ref _server.TotalConnections);
-        if (Interlocked.Increment(ref _open) > _server.Config.MaxClients)
+        // Each listening socket accepts one connection at a time, so with several bound addresses the
+        // count may pass maxclients by at most (addresses - 1); the reserve of descriptors covers that.
+        if (Volatile.Read(ref _open) >= _server.Config.MaxClients)
         {
-            Interlocked.Decrement(ref _open);
             Interlocked.Increment(ref _server.RejectedConnections);
             try { client.Send(MaxClientsReached); } catch (SocketException) { }
             client.Close();
@@ -143,6 +144,7 @@ public sealed class Listener
         SetKeepAlive(client, _server.Config.TcpKeepAlive);
         if (Log.Enabled(Log.LevelVerbose)) Log.Verbose($"Accepted {client.RemoteEndPoint}");
         var conn = new Connection(client, _server, this);
+        Interlocked.Increment(ref _open);
         _connections[conn] = 0;
         // Not inline: a first receive that completes at once would run the client's commands on the
         // accept loop, and a long command (a script that loops, a wait for a script's lock) would stop

@@ -113,9 +113,9 @@ public sealed class ClientState
     /// connection holds the batch's replies until the log is durable up to it (0: nothing to wait for).</summary>
     public long PendingLsn;
 
-    /// <summary>Set by Pub/Sub while the client has at least one subscription (Redis's CLIENT_PUBSUB): the
-    /// `timeout` cron never closes such a client for being idle.</summary>
-    public volatile bool InPubSub;
+    /// <summary>Subscribed to anything (Redis's CLIENT_PUBSUB), set by Pub/Sub: the `timeout` cron never
+    /// closes such a client for being idle.</summary>
+    public bool InPubSub;
 
     public long QueryBufferBytes;
     public long OutputBufferBytes;
