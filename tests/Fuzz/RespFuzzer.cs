@@ -72,8 +72,30 @@ public sealed class RespFuzzer
 
     // ---- valid commands ----
 
-    /// <summary>A command from the table with random arguments, as argument strings.</summary>
+    static readonly string[] ScriptWrappers =
+    [
+        "return redis.call(unpack(ARGV))",
+        "return redis.pcall(unpack(ARGV))",
+        "local r = redis.pcall(unpack(ARGV)) redis.call('INCR', KEYS[1]) return r",
+        "redis.call('SET', KEYS[1], 'x') return redis.call(unpack(ARGV))",
+    ];
+
+    /// <summary>A command from the table with random arguments, as argument strings; now and then the
+    /// same run from a script (EVAL with the command in ARGV): the script path, its undo log and its
+    /// lock retries see the same random arguments.</summary>
     public List<byte[]> ValidCommand()
+    {
+        if (_rng.Next(30) == 0)
+        {
+            var inner = PlainCommand();
+            var eval = new List<byte[]> { Ascii("EVAL"), Ascii(ScriptWrappers[_rng.Next(ScriptWrappers.Length)]), Ascii("1"), Ascii(_keys[_rng.Next(_keys.Length)]) };
+            eval.AddRange(inner);
+            return eval;
+        }
+        return PlainCommand();
+    }
+
+    List<byte[]> PlainCommand()
     {
         var cmd = _commands[_rng.Next(_commands.Length)];
         var args = new List<byte[]>();
