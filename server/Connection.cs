@@ -170,11 +170,12 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         long need = _parser.NeedBytes;
         if (_inLen < _in.Capacity && need <= _in.Capacity) return true;
         // Redis closes a client whose query buffer holds more than client-query-buffer-limit bytes. Here
-        // the buffer holds the pending command from its start; the buffer grows to at most the limit,
-        // and a command that needs more (announced by its bulk lengths, or simply arriving) is refused.
+        // the buffer holds the pending command from its start and grows to at most the limit; a client
+        // that has filled it and still needs more is closed (a bulk announced longer than the limit is
+        // received up to the limit first, as Redis does).
         need = Math.Max(need, _inLen + 1L);
         long limit = Math.Min(_server.Config.ClientQueryBufferLimit, int.MaxValue - 1024);
-        if (need > limit)
+        if (_inLen >= limit)
         {
             Server.Log.Warning($"Closing client that reached max query buffer length: id={_client.Id} addr={_client.Address} laddr={_client.LocalAddress} qbuf={_inLen} (qbuf initial bytes: {QueryBufferStart()})");
             Release();

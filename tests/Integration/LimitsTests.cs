@@ -283,6 +283,29 @@ public sealed partial class LimitsTests
     }
 
     [Test]
+    public void QueryBufferLimit_CountsBytesHeld_NotBytesAnnounced()
+    {
+        // As Redis: announcing a 2 MB bulk under a 1 MB limit is fine until more than 1 MB is held.
+        using var server = ServerProcess.Start(new ServerOptions { ExtraArgs = ["--client-query-buffer-limit", "1mb"] });
+        using var c = server.Connect();
+        c.SendBulkHeader("SET", "big", 2 * 1024 * 1024);
+        c.Send(new byte[600 * 1024]);
+        Thread.Sleep(300);
+        using (var other = server.Connect())
+        {
+            Assert.That(Info(other, "connected_clients"), Is.EqualTo("2"), "600 KB held under a 1 MB limit: still connected");
+        }
+        try
+        {
+            c.Send(new byte[600 * 1024]);
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+        }
+        Assert.That(c.WaitForClose(CloseTimeout), Is.True, "1.2 MB held: closed");
+    }
+
+    [Test]
     public void QueryBufferLimit_APipelineLargerThanTheLimitIsServed()
     {
         // The limit is on what one client holds unprocessed, not on what it sends in total.
