@@ -129,7 +129,11 @@ public sealed class Listener
             e.AcceptSocket?.Dispose();
             return false;
         }
-        if (e.SocketError != SocketError.Success || e.AcceptSocket == null) return true;
+        if (e.SocketError != SocketError.Success || e.AcceptSocket == null)
+        {
+            e.AcceptSocket?.Dispose();
+            return AcceptFailed(e);
+        }
         var client = e.AcceptSocket;
         Interlocked.Increment(ref _server.TotalConnections);
         // Each listening socket accepts one connection at a time, so with several bound addresses the
@@ -152,6 +156,29 @@ public sealed class Listener
         ThreadPool.UnsafeQueueUserWorkItem(static c => c.Start(), conn, preferLocal: false);
         return true;
     }
+
+    long _lastAcceptErrorLog;
+
+    /// <summary>
+    /// accept() failed. Redis logs "Accepting client connection: accept: ..." and tries again; with no descriptor
+    /// left (EMFILE/ENFILE) or no buffer memory, trying again at once would spin a core until one frees,
+    /// so this listener pauses for AcceptRetryMs first. The message is logged at most once a second.
+    /// Returns whether the accept loop goes on at once.
+    /// </summary>
+    bool AcceptFailed(SocketAsyncEventArgs e)
+    {
+        long now = Environment.TickCount64;
+        long last = Interlocked.Read(ref _lastAcceptErrorLog);
+        if (now - last >= 1000 && Interlocked.CompareExchange(ref _lastAcceptErrorLog, now, last) == last)
+            Log.Warning($"Accepting client connection: accept: {new SocketException((int)e.SocketError).Message}");
+        if (e.SocketError is not (SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)) return true;
+        _ = Task.Delay(AcceptRetryMs).ContinueWith(_ => AcceptLoop(e), TaskScheduler.Default);
+        return false;
+    }
+
+    /// <summary>Pause after accept() ran out of descriptors: short enough that a freed one is used at
+    /// once by human standards, long enough that the retries cost nothing measurable.</summary>
+    const int AcceptRetryMs = 100;
 
     static readonly byte[] MaxClientsReached = Encoding.ASCII.GetBytes("-ERR max number of clients reached\r\n");
 

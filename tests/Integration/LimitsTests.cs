@@ -164,6 +164,40 @@ public sealed partial class LimitsTests
         }
     }
 
+    [Test]
+    public void OpenFilesLimit_ExhaustedWhileRunning_AcceptWaitsAndRecovers()
+    {
+        RequireLimitTools();
+        using var server = ServerProcess.Start();
+        using var c = server.Connect();
+        RespAssert.IsSimple(c.Call("PING"), "PONG");
+        long soft = SoftOpenFiles(server.Pid);
+        // No descriptor left for a new client: the soft limit at the lowest free descriptor number, so
+        // accept() fails with EMFILE.
+        var used = Directory.GetFiles($"/proc/{server.Pid}/fd").Select(f => int.Parse(Path.GetFileName(f), CultureInfo.InvariantCulture)).ToHashSet();
+        int lowestFree = Enumerable.Range(0, used.Count + 1).First(n => !used.Contains(n));
+        var lower = ProcessRunner.Run("/usr/bin/prlimit", ["--pid", server.Pid.ToString(CultureInfo.InvariantCulture), $"--nofile={lowestFree}:"], null, TimeSpan.FromSeconds(10));
+        Assert.That(lower.ExitCode, Is.EqualTo(0), lower.ToString());
+        using var waiting = server.Connect(); // the kernel completes the handshake; the server cannot accept
+        waiting.Send(RawClient.Encode("PING"));
+        Assert.That(waiting.ReadRaw(TimeSpan.FromMilliseconds(500)), Is.Empty, "no descriptor, no client");
+        Assert.That(Eventually(() => server.Output.Contains("Accepting client connection: accept: Too many open files", StringComparison.Ordinal), CloseTimeout),
+            Is.True, server.Describe());
+        RespAssert.IsSimple(c.Call("PING"), "PONG"); // connected clients are served meanwhile
+        var restore = ProcessRunner.Run("/usr/bin/prlimit", ["--pid", server.Pid.ToString(CultureInfo.InvariantCulture), $"--nofile={soft}:"], null, TimeSpan.FromSeconds(10));
+        Assert.That(restore.ExitCode, Is.EqualTo(0), restore.ToString());
+        waiting.ReadTimeout = TimeSpan.FromSeconds(5);
+        RespAssert.IsSimple(waiting.Read(), "PONG");
+        int warnings = Regex.Matches(server.Output, "Accepting client connection").Count;
+        TestContext.Progress.WriteLine($"'Accepting client connection' logged {warnings} times");
+        if (!TestTarget.IsRedis)
+        {
+            // Redis retries at once and logs every failure (thousands of lines in this test); NativeKv
+            // pauses the listener 100 ms between tries and logs at most once a second.
+            Assert.That(warnings, Is.LessThanOrEqualTo(5));
+        }
+    }
+
     // ---- timeout ----
 
     [Test]
