@@ -46,6 +46,55 @@ public sealed partial class OperationsTests
     }
 
     [Test]
+    public void Banner_OnATerminal_ShowsModePortAndPid()
+    {
+        // `script` gives the server a pseudo-terminal as its standard output, as a person starting it has.
+        TestTarget.RequireTool("/usr/bin/script", "util-linux");
+        int port = ServerProcess.FreePort();
+        string dir = TempDir();
+        var psi = new System.Diagnostics.ProcessStartInfo("/usr/bin/script")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardInput = true,
+            WorkingDirectory = dir,
+        };
+        string command = $"exec '{TestTarget.ServerBinary}' --port {port} --bind 127.0.0.1 --save '' --appendonly no --dir '{dir}'";
+        foreach (var a in new[] { "-qfec", command, "/dev/null" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var process = System.Diagnostics.Process.Start(psi)!;
+        var output = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, e) => { lock (output) { output.Append(e.Data).Append('\n'); } };
+        process.BeginOutputReadLine();
+        string Text() { lock (output) { return output.ToString(); } }
+        try
+        {
+            Assert.That(ServerFixture.Eventually(() => Text().Contains("Ready to accept connections", StringComparison.Ordinal), TimeSpan.FromSeconds(10)),
+                Is.True, Text());
+            using var c = RawClient.Connect(port);
+            long pid = c.Call("INFO", "server").Text!.Split("\r\n").Where(l => l.StartsWith("process_id:", StringComparison.Ordinal))
+                .Select(l => long.Parse(l["process_id:".Length..], CultureInfo.InvariantCulture)).Single();
+            string text = Text();
+            Assert.That(text, Does.Contain("Running in standalone mode"));
+            Assert.That(text, Does.Contain($"Port: {port}"));
+            Assert.That(text, Does.Contain($"PID: {pid}"));
+            Assert.That(text, Does.Not.Contain("Running mode=standalone"), "on a terminal the banner replaces the one-line form");
+            c.Send(RawClient.Encode("SHUTDOWN", "NOSAVE"));
+            Assert.That(process.WaitForExit(10_000), Is.True, Text());
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
     public void LogLevel_VerboseLogsConnections_ConfigSetWarningSilencesThem()
     {
         using var server = ServerProcess.Start(new ServerOptions { ExtraArgs = ["--loglevel", "verbose"] });
