@@ -28,6 +28,6 @@ public static class Banner
         text.Append("  +").Append('-', width).Append("+\n");
         foreach (var l in lines) text.Append("  |  ").Append(l.PadRight(width - 2)).Append("|\n");
         text.Append("  +").Append('-', width).Append('+');
-        Console.Out.WriteLine(text.ToString());
+        Log.Raw(text.ToString());
     }
 }

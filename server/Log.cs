@@ -16,6 +16,12 @@ public static class Log
     static TextWriter _out = Console.Out;
     static readonly Lock Sync = new();
 
+    /// <summary>Writes text as it is (the banner), in order with the log lines.</summary>
+    public static void Raw(string text)
+    {
+        lock (Sync) _out.WriteLine(text);
+    }
+
     /// <summary>Sets the level and opens the log file; false (with the reason) when the file cannot be opened.</summary>
     public static bool Configure(string level, string file, out string? error)
     {
