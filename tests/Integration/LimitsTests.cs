@@ -281,6 +281,22 @@ public sealed partial class LimitsTests
         }
     }
 
+    [Test]
+    public void TcpKeepAlive_ConfigSetAppliesToNewConnections()
+    {
+        TestTarget.RequireTool("/usr/bin/ss", "iproute2");
+        using var server = ServerProcess.Start(new ServerOptions { ExtraArgs = ["--tcp-keepalive", "0"] });
+        using var admin = server.Connect();
+        RespAssert.IsOk(admin.Call("CONFIG", "SET", "tcp-keepalive", "200"));
+        Assert.That(ConfigGet(admin, "tcp-keepalive"), Is.EqualTo("200"));
+        using var socket = new System.Net.Sockets.TcpClient("127.0.0.1", server.Port);
+        socket.GetStream().Write("PING\r\n"u8);
+        Assert.That(socket.GetStream().Read(new byte[16]), Is.GreaterThan(0));
+        string line = SocketState(server.Port, ((System.Net.IPEndPoint)socket.Client.LocalEndPoint!).Port);
+        // 200 s: ss shows 3min19sec or so.
+        Assert.That(line, Does.Match(@"timer:\(keepalive,3min"), line);
+    }
+
     // ---- client-query-buffer-limit ----
 
     [Test]
