@@ -99,6 +99,16 @@ public sealed partial class LimitsTests
         TestTarget.RequireTool("/usr/bin/setpriv", "util-linux");
     }
 
+    /// <summary>The server as user 65532 (no privilege to raise its hard limit) with RLIMIT_NOFILE
+    /// <paramref name="nofile"/> ("soft:hard"), working in <paramref name="dir"/>.</summary>
+    private static ServerProcess StartUnprivileged(string nofile, string dir) => ServerProcess.Start(new ServerOptions
+    {
+        Launcher = ["/usr/bin/prlimit", $"--nofile={nofile}", "/usr/bin/setpriv", "--reuid=65532", "--regid=65532", "--clear-groups"],
+        UseTempDir = false,
+        WorkingDirectory = dir,
+        ExtraArgs = ["--dir", dir],
+    });
+
     private static long SoftOpenFiles(int pid)
     {
         var line = File.ReadAllLines($"/proc/{pid}/limits").First(l => l.StartsWith("Max open files", StringComparison.Ordinal));
@@ -113,13 +123,7 @@ public sealed partial class LimitsTests
         try
         {
             // An unprivileged process cannot raise its hard limit: 1024 it stays.
-            using var server = ServerProcess.Start(new ServerOptions
-            {
-                Launcher = ["/usr/bin/prlimit", "--nofile=1024:1024", "/usr/bin/setpriv", "--reuid=65532", "--regid=65532", "--clear-groups"],
-                UseTempDir = false,
-                WorkingDirectory = dir,
-                ExtraArgs = ["--dir", dir],
-            });
+            using var server = StartUnprivileged("1024:1024", dir);
             using var c = server.Connect();
             Assert.That(ConfigGet(c, "maxclients"), Is.EqualTo("992"), server.Describe());
             string output = server.Output;
@@ -146,13 +150,7 @@ public sealed partial class LimitsTests
         string dir = OpenDir();
         try
         {
-            using var server = ServerProcess.Start(new ServerOptions
-            {
-                Launcher = ["/usr/bin/prlimit", "--nofile=1024:20000", "/usr/bin/setpriv", "--reuid=65532", "--regid=65532", "--clear-groups"],
-                UseTempDir = false,
-                WorkingDirectory = dir,
-                ExtraArgs = ["--dir", dir],
-            });
+            using var server = StartUnprivileged("1024:20000", dir);
             using var c = server.Connect();
             Assert.That(ConfigGet(c, "maxclients"), Is.EqualTo("10000"));
             Assert.That(server.Output, Does.Contain("Increased maximum number of open files to 10032 (it was originally set to 1024)."), server.Describe());
