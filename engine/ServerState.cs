@@ -12,6 +12,9 @@ public sealed class ServerState : IDisposable
     public readonly ServerConfig Config;
     public readonly Store Store;
 
+    /// <summary>ACL users, authentication and permission checks (Security/Acl.cs).</summary>
+    public readonly Security.Acl Acl;
+
     /// <summary>Clients blocked in BLPOP and friends, and the keys that may wake them.</summary>
     public readonly BlockingRegistry Blocking;
     public readonly ConcurrentDictionary<long, ClientState> Clients = new();
@@ -65,6 +68,7 @@ public sealed class ServerState : IDisposable
         Config = config;
         Store = new Store(config.Databases, config.Hz, startCron);
         Blocking = new BlockingRegistry(this);
+        Acl = new Security.Acl(this);
         ApplyConfig();
     }
 
@@ -80,6 +84,7 @@ public sealed class ServerState : IDisposable
         EvictionPolicy = Keyspace.Evictor.Parse(Config.MaxMemoryPolicy);
         EvictionSamples = Config.MaxMemorySamples;
         Keyspace.Shard.LfuEnabled = EvictionPolicy is Keyspace.EvictionPolicy.AllKeysLfu or Keyspace.EvictionPolicy.VolatileLfu;
+        Acl.ApplyRequirePass(Config.RequirePass);
         ConfigChanged?.Invoke();
     }
 

@@ -92,6 +92,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         catch (SocketException) { }
         _client.Kill = Kill;
         _client.Reply = _out;
+        server.Acl.InitClient(_client);
         _offload = new OffloadedReceive(this);
         _client.Resume = () => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         _durableSend = new DurableSend(this);
@@ -286,7 +287,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         while (pos < _inLen)
         {
             byte* start = _in.Pointer + pos;
-            var st = _parser.Parse(start, _inLen - pos, _args, maxBulk, out int consumed);
+            var st = _parser.Parse(start, _inLen - pos, _args, maxBulk, !_client.Authenticated, out int consumed);
             if (st == ParseStatus.Incomplete) break;
             if (st == ParseStatus.Error)
             {

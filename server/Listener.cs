@@ -145,6 +145,12 @@ public sealed class Listener
             client.Close();
             return true;
         }
+        if (Engine.Security.ProtectedMode.Denies(_server.Config.ProtectedMode, _server.Acl.Default, (client.RemoteEndPoint as IPEndPoint)?.Address))
+        {
+            try { client.Send(Engine.Security.ProtectedMode.DeniedReply); } catch (SocketException) { }
+            client.Close();
+            return true;
+        }
         SetKeepAlive(client, _server.Config.TcpKeepAlive);
         if (Log.Enabled(Log.LevelVerbose)) Log.Verbose($"Accepted {client.RemoteEndPoint}");
         var conn = new Connection(client, _server, this);

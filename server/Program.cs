@@ -68,6 +68,11 @@ config.MaxClientsChanged = previous =>
 
 using var server = new ServerState(config);
 server.ConfigChanged += () => Log.SetLevel(config.LogLevel);
+if (server.Acl.LoadAtStartup() is { } aclError)
+{
+    Log.Warning(aclError);
+    return 1;
+}
 NativeKv.Interop.Lua.LuaHostLog.Sink = (level, message) =>
 {
     switch (level)

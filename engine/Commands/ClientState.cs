@@ -20,6 +20,17 @@ public sealed class ClientState
     public string User = "default";
     public bool Authenticated;
 
+    /// <summary>The client's ACL user (Security/AclUser.cs); null for internal clients (AOF loading,
+    /// unit tests), which may run everything.</summary>
+    public Security.AclUser? AclUser;
+
+    /// <summary>
+    /// True when the dispatcher must run the ACL check (Security/Acl.cs CheckOrReply) before each
+    /// command: the client has not authenticated, or its user lacks some command, key or channel.
+    /// False for the default user out of the box, so that clients who do not use ACLs pay one flag test.
+    /// </summary>
+    public bool Restricted;
+
     /// <summary>Set by QUIT or a protocol error: close after the pending replies are sent.</summary>
     public bool CloseAfterReply;
 

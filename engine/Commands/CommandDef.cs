@@ -44,6 +44,16 @@ public unsafe sealed class CommandDef
     /// <summary>The handler counts its changes in CommandContext.Dirty (see CommandTable.DirtyTracking).</summary>
     public bool TracksDirty;
 
+    /// <summary>Dense index of this command or subcommand (0..CommandTable.IdCount): its bit in an ACL
+    /// user's allowed-commands bitmap. Assigned when the table is built.</summary>
+    public int Id;
+
+    /// <summary>ACL categories (Security/AclCategories.cs bits), computed when the table is built.</summary>
+    public ulong AclCategoryBits;
+
+    /// <summary>Which arguments are Pub/Sub channels, for ACL channel rules (Security/Acl.cs).</summary>
+    public Security.ChannelArgs ChannelArgs;
+
     /// <summary>For container commands (CONFIG, CLIENT, OBJECT...): the subcommands, named "parent|sub".</summary>
     public CommandDef[]? Subcommands;
     public CommandDef? Parent;

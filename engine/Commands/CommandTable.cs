@@ -119,6 +119,7 @@ public static unsafe class CommandTable
         .. ZSetCommands.Rows,
         .. ScriptCommands.Rows,
         .. Persistence.PersistenceCommands.Rows,
+        .. AclCommands.Rows,
     ];
 
     /// <summary>
@@ -133,6 +134,13 @@ public static unsafe class CommandTable
         Persistence.PersistenceCommands.Rows,
     ];
 
+    // Set by BuildSlots; declared first because static fields initialise in textual order.
+    static CommandDef[] s_byId = [];
+
+    // The dispatch table: the same rows as Slots, under the names clients use (rename-command).
+    static CommandDef?[] s_dispatch = [];
+    static byte[]?[] s_dispatchNames = [];
+
     /// <summary>Open-addressed lookup table (power of two, at most a quarter full: probes stay short).</summary>
     static readonly CommandDef?[] Slots = BuildSlots();
     const int MaxNameLength = 32;
@@ -144,20 +152,76 @@ public static unsafe class CommandTable
     public static IEnumerable<CommandDef> AllWithSubcommands =>
         Rows.SelectMany(r => r.Subcommands == null ? [r] : r.Subcommands.Prepend(r));
 
+    /// <summary>Every command and subcommand by <see cref="CommandDef.Id"/>.</summary>
+    public static IReadOnlyList<CommandDef> ById => s_byId;
+
+    /// <summary>Number of command ids (the size of an ACL allowed-commands bitmap, in bits).</summary>
+    public static int IdCount => s_byId.Length;
+
     static CommandDef?[] BuildSlots()
     {
         foreach (var family in DirtyTracking)
             foreach (var row in family) row.TracksDirty = true;
-        int size = 64;
-        while (size < Rows.Length * 4) size *= 2;
-        var slots = new CommandDef?[size];
-        foreach (var row in Rows)
+        var all = AllWithSubcommands.ToArray();
+        for (int id = 0; id < all.Length; id++)
         {
-            int i = (int)(HashLower(row.NameBytes) & (uint)(size - 1));
+            all[id].Id = id;
+            all[id].AclCategoryBits = Security.AclCategories.Derive(all[id]);
+            all[id].ChannelArgs = Security.Acl.ChannelArgsOf(all[id].Name);
+        }
+        s_byId = all;
+        var (slots, names) = BuildTable(Rows.Select(r => (r.NameBytes, r)));
+        s_dispatch = slots;
+        s_dispatchNames = names;
+        return slots;
+    }
+
+    static (CommandDef?[], byte[]?[]) BuildTable(IEnumerable<(byte[] Name, CommandDef Row)> rows)
+    {
+        var list = rows.ToList();
+        int size = 64;
+        while (size < list.Count * 4) size *= 2;
+        var slots = new CommandDef?[size];
+        var names = new byte[]?[size];
+        foreach (var (name, row) in list)
+        {
+            int i = (int)(HashLower(name) & (uint)(size - 1));
             while (slots[i] != null) i = (i + 1) & (size - 1);
             slots[i] = row;
+            names[i] = name;
         }
-        return slots;
+        return (slots, names);
+    }
+
+    /// <summary>
+    /// rename-command (config file only, before the server serves anyone): clients and scripts then
+    /// call <paramref name="original"/> by <paramref name="newName"/>; an empty name disables it. ACL
+    /// rules, COMMAND INFO and the AOF loader keep using the original name (as Redis). Returns Redis's
+    /// error text, or null.
+    /// </summary>
+    public static string? Rename(string original, string newName)
+    {
+        var entries = new List<(byte[] Name, CommandDef Row)>();
+        CommandDef? target = null;
+        for (int i = 0; i < s_dispatch.Length; i++)
+        {
+            if (s_dispatch[i] is not { } row) continue;
+            if (System.Text.Ascii.EqualsIgnoreCase(s_dispatchNames[i]!, System.Text.Encoding.UTF8.GetBytes(original))) target = row;
+            else entries.Add((s_dispatchNames[i]!, row));
+        }
+        if (target == null) return "No such command in rename-command";
+        if (newName.Length > 0)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(newName.ToLowerInvariant());
+            if (bytes.Length > MaxNameLength) return "Command name too long for rename-command";
+            foreach (var (name, _) in entries)
+                if (System.Text.Ascii.EqualsIgnoreCase(name, bytes)) return "Target command name already exists";
+            entries.Add((bytes, target));
+        }
+        var (slots, names) = BuildTable(entries);
+        s_dispatchNames = names;
+        s_dispatch = slots;
+        return null;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -168,8 +232,27 @@ public static unsafe class CommandTable
         return h;
     }
 
-    /// <summary>Finds a command by name in any case; null if unknown.</summary>
+    /// <summary>Finds a command by the name clients call it (after rename-command), in any case; null if
+    /// unknown. The dispatcher and scripts use this one.</summary>
     public static CommandDef? Lookup(ReadOnlySpan<byte> name)
+    {
+        if (name.Length == 0 || name.Length > MaxNameLength) return null;
+        var slots = s_dispatch;
+        var names = s_dispatchNames;
+        int mask = slots.Length - 1;
+        int i = (int)(HashLower(name) & (uint)mask);
+        while (true)
+        {
+            var row = slots[i];
+            if (row == null) return null;
+            var rowName = names[i]!;
+            if (rowName.Length == name.Length && System.Text.Ascii.EqualsIgnoreCase(rowName, name)) return row;
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// <summary>Finds a command by its original name (ACL rules, whatever rename-command did).</summary>
+    public static CommandDef? LookupOriginal(ReadOnlySpan<byte> name)
     {
         if (name.Length == 0 || name.Length > MaxNameLength) return null;
         var slots = Slots;
@@ -195,19 +278,6 @@ public static unsafe class CommandTable
         return null;
     }
 
-    /// <summary>ACL categories derived from the row, as Redis 7 reports them.</summary>
-    public static List<string> AclCategories(CommandDef cmd)
-    {
-        var cats = new List<string>();
-        var f = cmd.Flags;
-        if ((f & Write) != 0) cats.Add("write");
-        if ((f & ReadOnly) != 0 && cmd.Group != "scripting") cats.Add("read"); // EVAL_RO is not @read in Redis
-        if (cmd.Group is "generic") cats.Add("keyspace");
-        else if (cmd.Group is "string" or "list" or "hash" or "set" or "sortedset" or "connection") cats.Add(cmd.Group);
-        if ((f & Admin) != 0) { cats.Add("admin"); cats.Add("dangerous"); }
-        if ((f & Blocking) != 0) cats.Add("blocking");
-        cats.Add((f & Fast) != 0 ? "fast" : "slow");
-        if (cmd.Group is "scripting" && cmd.Subcommands == null) cats.Add("scripting");
-        return cats;
-    }
+    /// <summary>ACL categories of the row, as Redis 7 reports them (Security/AclCategories.cs).</summary>
+    public static List<string> AclCategories(CommandDef cmd) => Security.AclCategories.NamesOf(cmd.AclCategoryBits);
 }

@@ -32,6 +32,9 @@ public static unsafe class Dispatcher
             c.Reply.WriteError(Errors.WrongArity(cmd.Name));
             return;
         }
+        // Authentication and ACL permissions (NOAUTH, NOPERM), as Redis checks them after arity: one
+        // flag test unless the client is unauthenticated or its user is restricted.
+        if (c.Client.Restricted && !Security.Acl.CheckOrReply(ref c, cmd)) return;
         ExecuteResolved(ref c, cmd);
     }
 

@@ -107,8 +107,8 @@ public static unsafe class ServerCommands
     // CLIENT INFO
     public static void ClientInfo(ref CommandContext c) => c.Reply.WriteBulk(ClientLine(c.Client, c.NowMs) + "\n");
 
-    static string ClientLine(ClientState x, long now) => string.Create(CultureInfo.InvariantCulture,
-        $"id={x.Id} addr={x.Address} laddr={x.LocalAddress} fd=0 name={x.Name} age={(now - x.CreatedMs) / 1000} idle={(now - x.LastInteractionMs) / 1000} flags={(x.BlockedOnKeys ? "b" : "N")} db={x.Db} sub=0 psub=0 ssub=0 multi=-1 qbuf={x.QueryBufferBytes} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={x.OutputBufferBytes} tot-mem=0 events=r cmd={x.LastCommand} user=default redir=-1 resp={x.Protocol}");
+    internal static string ClientLine(ClientState x, long now) => string.Create(CultureInfo.InvariantCulture,
+        $"id={x.Id} addr={x.Address} laddr={x.LocalAddress} fd=0 name={x.Name} age={(now - x.CreatedMs) / 1000} idle={(now - x.LastInteractionMs) / 1000} flags={(x.BlockedOnKeys ? "b" : "N")} db={x.Db} sub=0 psub=0 ssub=0 multi=-1 qbuf={x.QueryBufferBytes} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={x.OutputBufferBytes} tot-mem=0 events=r cmd={x.LastCommand} user={x.User} redir=-1 resp={x.Protocol}");
 
     // ---------------------------------------------------------------- COMMAND
 
@@ -332,6 +332,7 @@ public static unsafe class ServerCommands
         var s = c.Server;
         s.TotalCommands = s.TotalConnections = s.RejectedConnections = s.TotalErrorReplies = 0;
         s.NetInputBytes = s.NetOutputBytes = s.EvictedKeys = 0;
+        s.Acl.DeniedAuth = s.Acl.DeniedCommand = s.Acl.DeniedKey = s.Acl.DeniedChannel = 0;
         foreach (var cmd in CommandTable.AllWithSubcommands)
         {
             cmd.Calls = cmd.Microseconds = cmd.FailedCalls = 0;
@@ -427,7 +428,7 @@ public static class InfoText
             foreach (var db in s.Store.Databases)
                 foreach (var sh in db.Shards) { hits += sh.Hits; misses += sh.Misses; }
             b.Append(string.Create(inv,
-                $"total_connections_received:{s.TotalConnections}\r\ntotal_commands_processed:{Volatile.Read(ref s.TotalCommands)}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{s.NetInputBytes}\r\ntotal_net_output_bytes:{s.NetOutputBytes}\r\nrejected_connections:{s.RejectedConnections}\r\nexpired_keys:{s.Store.ExpiredKeys}\r\nevicted_keys:{s.EvictedKeys}\r\nkeyspace_hits:{hits}\r\nkeyspace_misses:{misses}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{s.TotalErrorReplies}\r\n"));
+                $"total_connections_received:{s.TotalConnections}\r\ntotal_commands_processed:{Volatile.Read(ref s.TotalCommands)}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{s.NetInputBytes}\r\ntotal_net_output_bytes:{s.NetOutputBytes}\r\nrejected_connections:{s.RejectedConnections}\r\nexpired_keys:{s.Store.ExpiredKeys}\r\nevicted_keys:{s.EvictedKeys}\r\nkeyspace_hits:{hits}\r\nkeyspace_misses:{misses}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{s.TotalErrorReplies}\r\nacl_access_denied_auth:{s.Acl.DeniedAuth}\r\nacl_access_denied_cmd:{s.Acl.DeniedCommand}\r\nacl_access_denied_key:{s.Acl.DeniedKey}\r\nacl_access_denied_channel:{s.Acl.DeniedChannel}\r\n"));
         });
         Section("replication", b => b.Append("role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:" + s.RunId[..40] + "\r\nmaster_repl_offset:0\r\n"));
         Section("cpu", b =>

@@ -31,6 +31,18 @@ public sealed class ServerConfig
     public string MaxMemoryPolicy = "noeviction";
     public int MaxMemorySamples = 5;
     public string RequirePass = "";
+
+    /// <summary>ACL users file (ACL LOAD / ACL SAVE, loaded at start); empty: none.</summary>
+    public string AclFile = "";
+
+    /// <summary>Channels a new ACL user may use: resetchannels (Redis 7 default) or allchannels.</summary>
+    public string AclPubsubDefault = "resetchannels";
+
+    /// <summary>Entries the ACL LOG keeps.</summary>
+    public int AclLogMaxLen = 128;
+
+    /// <summary>`user name rules...` lines of the config file, applied at start (Security/Acl.cs).</summary>
+    public readonly List<(string Name, string[] Rules)> ConfigUsers = [];
     public string LogLevel = "notice";
     public string LogFile = "";
     public string PidFile = "";
@@ -93,6 +105,9 @@ public sealed class ServerConfig
         new("maxmemory-policy", true, c => c.MaxMemoryPolicy, (c, a) => c.MaxMemoryPolicy = Enum(a, Policies)),
         new("maxmemory-samples", true, c => c.MaxMemorySamples.ToString(CultureInfo.InvariantCulture), (c, a) => c.MaxMemorySamples = Int(a, 1, 64)),
         new("requirepass", true, c => c.RequirePass, (c, a) => c.RequirePass = Str(a)),
+        new("aclfile", false, c => c.AclFile, (c, a) => c.AclFile = Str(a)),
+        new("acl-pubsub-default", true, c => c.AclPubsubDefault, (c, a) => c.AclPubsubDefault = Enum(a, "allchannels", "resetchannels")),
+        new("acllog-max-len", true, c => c.AclLogMaxLen.ToString(CultureInfo.InvariantCulture), (c, a) => c.AclLogMaxLen = Int(a, 0, int.MaxValue)),
         new("loglevel", true, c => c.LogLevel, (c, a) => c.LogLevel = Enum(a, "debug", "verbose", "notice", "warning", "nothing")),
         new("logfile", false, c => c.LogFile, (c, a) => c.LogFile = Str(a)),
         new("pidfile", false, c => c.PidFile, (c, a) => c.PidFile = Str(a)),
@@ -283,6 +298,19 @@ public sealed class ServerConfig
     /// <summary>Sets one parameter from its arguments; unknown names are an error.</summary>
     public void Apply(string name, string[] values)
     {
+        // Directives that are not parameters (no CONFIG GET/SET), as in Redis.
+        if (name.Equals("rename-command", StringComparison.OrdinalIgnoreCase))
+        {
+            if (values.Length != 2) throw new ConfigException("Bad directive or wrong number of arguments");
+            if (Commands.CommandTable.Rename(values[0], values[1]) is { } error) throw new ConfigException(error);
+            return;
+        }
+        if (name.Equals("user", StringComparison.OrdinalIgnoreCase))
+        {
+            if (values.Length < 1) throw new ConfigException("Bad directive or wrong number of arguments");
+            ConfigUsers.Add((values[0], values[1..]));
+            return;
+        }
         var p = Find(name) ?? throw new ConfigException("Bad directive or wrong number of arguments");
         p.Set(this, values);
     }

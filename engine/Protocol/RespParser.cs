@@ -25,6 +25,11 @@ public unsafe struct RespParser
     /// <summary>Longest inline command or length line Redis accepts without a newline (PROTO_INLINE_MAX_SIZE).</summary>
     public const int InlineMaxSize = 64 * 1024;
 
+    /// <summary>Before AUTH, Redis accepts at most this many arguments and bulks of at most this many
+    /// bytes (networking.c), so that an unauthenticated peer cannot make the server buffer much.</summary>
+    public const int UnauthenticatedMaxArgs = 10;
+    public const int UnauthenticatedMaxBulk = 16 * 1024;
+
     // Resumable state of the command being parsed.
     int _expected;   // elements announced by the multibulk header; 0 when the header is not read yet
     int _pos;        // offset just past the last complete element
@@ -54,7 +59,12 @@ public unsafe struct RespParser
     /// the arguments (Count 0 for an empty command such as `*0\r\n` or a blank inline line, which Redis
     /// skips) and <paramref name="consumed"/> the bytes it took.
     /// </summary>
-    public ParseStatus Parse(byte* p, int len, ArgList args, long maxBulkLen, out int consumed)
+    public ParseStatus Parse(byte* p, int len, ArgList args, long maxBulkLen, out int consumed) =>
+        Parse(p, len, args, maxBulkLen, unauthenticated: false, out consumed);
+
+    /// <summary>As above; <paramref name="unauthenticated"/> applies the small limits of a client that
+    /// has not authenticated yet (Redis's "unauthenticated multibulk/bulk length" errors).</summary>
+    public ParseStatus Parse(byte* p, int len, ArgList args, long maxBulkLen, bool unauthenticated, out int consumed)
     {
         consumed = 0;
         args.Base = p;
@@ -71,6 +81,7 @@ public unsafe struct RespParser
                 return ParseStatus.Incomplete;
             }
             if (st == ParseStatus.Error || count > int.MaxValue) return Fail("ERR Protocol error: invalid multibulk length");
+            if (unauthenticated && count > UnauthenticatedMaxArgs) return Fail("ERR Protocol error: unauthenticated multibulk length");
             if (count <= 0)
             {
                 consumed = lineEnd;
@@ -79,10 +90,10 @@ public unsafe struct RespParser
             _expected = (int)count;
             _pos = lineEnd;
         }
-        return ParseElements(p, len, args, maxBulkLen, out consumed);
+        return ParseElements(p, len, args, maxBulkLen, unauthenticated, out consumed);
     }
 
-    ParseStatus ParseElements(byte* p, int len, ArgList args, long maxBulkLen, out int consumed)
+    ParseStatus ParseElements(byte* p, int len, ArgList args, long maxBulkLen, bool unauthenticated, out int consumed)
     {
         consumed = 0;
         int pos = _pos;
@@ -110,6 +121,8 @@ public unsafe struct RespParser
                     return Fail("ERR Protocol error: expected '$', got '" + (char)p[pos] + "'");
                 if (st == ParseStatus.Error || bulkLen < 0 || bulkLen > maxBulkLen)
                     return Fail("ERR Protocol error: invalid bulk length");
+                if (unauthenticated && bulkLen > UnauthenticatedMaxBulk)
+                    return Fail("ERR Protocol error: unauthenticated bulk length");
             }
             if ((long)len - dataStart < bulkLen + 2)
             {

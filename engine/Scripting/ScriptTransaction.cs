@@ -232,6 +232,10 @@ public sealed unsafe class ScriptTransaction : IDisposable
         AllowOom = false;
         Attempt = 1;
         Client.Db = caller.Client.Db;
+        Client.User = caller.Client.User;
+        Client.AclUser = caller.Client.AclUser;
+        Client.Authenticated = true;
+        Client.Restricted = caller.Client.Restricted;
         _recordEffects = _server.ScriptCommitted != null;
         _retryRequested = false;
         Volatile.Write(ref _generation, _generation + 1); // only this thread writes it
@@ -394,6 +398,12 @@ public sealed unsafe class ScriptTransaction : IDisposable
         if (cmd == null) return Refuse("ERR Unknown Redis command called from script"u8);
         if (!cmd.ArityOk(Args.Count)) return Refuse("ERR Wrong number of args calling Redis command from script"u8);
         if ((cmd.Flags & CommandFlags.NoScript) != 0) return Refuse("ERR This Redis command is not allowed from script"u8);
+        // The script runs as its caller's ACL user: each command is checked as Redis's scriptCall does.
+        if (Client.Restricted && Security.Acl.CheckScriptCall(_server, Client, cmd, Args) is { } denied)
+        {
+            Reply.WriteError(denied);
+            return CallStatus.Refused;
+        }
         bool write = (cmd.Flags & CommandFlags.Write) != 0;
         if (write && ReadOnly) return Refuse("ERR Write commands are not allowed from read-only scripts."u8);
         if ((cmd.Flags & CommandFlags.DenyOom) != 0 && !AllowOom && _server.MaxMemory > 0 && MemoryCounters.Used > _server.MaxMemory)

@@ -1,5 +1,5 @@
-// Authentication seam shared by AUTH and HELLO ... AUTH. The first version knows only the `default`
-// user and `requirepass`; ACL users (issue 7, security) replace the body, keeping this signature.
+// Authentication seam shared by AUTH and HELLO ... AUTH: checks a user's password against the ACL users
+// (Security/Acl.cs; the default user's password is requirepass) and logs the client in as that user.
 using NativeKv.Engine.Commands;
 
 namespace NativeKv.Engine.Security;
@@ -8,20 +8,9 @@ public static class Auth
 {
     /// <summary>
     /// Checks <paramref name="user"/>/<paramref name="password"/> and, on success, makes the client
-    /// authenticated as that user. On failure returns false with the Redis error text (no leading '-').
+    /// authenticated as that user. On failure returns false with the Redis error text (no leading '-'),
+    /// counts the failure (INFO acl_access_denied_auth) and adds an ACL LOG entry.
     /// </summary>
-    public static bool TryAuthenticate(ServerState server, ClientState client, string user, ReadOnlySpan<byte> password, out string? error)
-    {
-        string? required = server.Config.RequirePass;
-        bool ok = user == "default" && (string.IsNullOrEmpty(required) || password.SequenceEqual(System.Text.Encoding.UTF8.GetBytes(required)));
-        if (ok)
-        {
-            client.User = user;
-            client.Authenticated = true;
-            error = null;
-            return true;
-        }
-        error = "WRONGPASS invalid username-password pair or user is disabled.";
-        return false;
-    }
+    public static bool TryAuthenticate(ServerState server, ClientState client, string user, ReadOnlySpan<byte> password, out string? error) =>
+        server.Acl.Authenticate(client, user, password, out error);
 }
