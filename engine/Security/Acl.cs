@@ -216,7 +216,8 @@ public sealed class Acl
     public static AclDenial Check(AclUser user, CommandDef cmd, Protocol.ArgList args, int start, out int errorArg)
     {
         errorArg = 0;
-        if (!user.CanRun(cmd.Id)) return AclDenial.Command;
+        // Commands that run before AUTH (AUTH, HELLO, QUIT) are never refused by command rules (Redis).
+        if (!user.CanRun(cmd.Id) && (cmd.Flags & CommandFlags.NoAuth) == 0) return AclDenial.Command;
         if (!user.AllKeys && cmd.HasKeys)
         {
             var need = (cmd.Flags & CommandFlags.Write) != 0 ? KeyPermission.Write : KeyPermission.Read;
@@ -427,7 +428,7 @@ public sealed class Acl
             {
                 string? err = u.ApplyRule(rule, AllChannelsByDefault);
                 if (err == null) continue;
-                errors.Append(CultureInfo.InvariantCulture, $"{path}:{i + 1}: {err}. ");
+                errors.Append(CultureInfo.InvariantCulture, $"{path}:{i + 1}: Error in applying operation '{rule}': {err}. ");
                 break;
             }
             u.UpdateUnrestricted();

@@ -20,6 +20,10 @@ public abstract class ServerFixture
     /// <summary>Options for this fixture's server; override to add arguments.</summary>
     protected virtual ServerOptions Options => new();
 
+    /// <summary>The default user's password when the fixture's server has requirepass: each test's
+    /// connection (and <see cref="NewAuthenticatedClient"/>) sends AUTH with it first.</summary>
+    protected virtual string? Password => null;
+
     [OneTimeSetUp]
     public void StartServer() => _server = ServerProcess.Start(Options);
 
@@ -40,7 +44,7 @@ public abstract class ServerFixture
             _server.Dispose();
             _server = ServerProcess.Start(Options);
         }
-        _client = Server.Connect();
+        _client = NewAuthenticatedClient();
         RespAssert.IsOk(_client.Call("FLUSHALL"));
     }
 
@@ -62,6 +66,17 @@ public abstract class ServerFixture
 
     /// <summary>Opens another connection to this fixture's server; the caller disposes it.</summary>
     protected RawClient NewClient() => Server.Connect();
+
+    /// <summary>Opens a connection that has sent AUTH with <see cref="Password"/> (when set).</summary>
+    protected RawClient NewAuthenticatedClient()
+    {
+        var client = Server.Connect();
+        if (Password is not null)
+        {
+            RespAssert.IsOk(client.Call("AUTH", Password));
+        }
+        return client;
+    }
 
     /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> passes.</summary>
     internal static bool Eventually(Func<bool> condition, TimeSpan timeout, int pollMs = 20)

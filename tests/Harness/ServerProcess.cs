@@ -217,7 +217,8 @@ public sealed partial class ServerProcess : IDisposable
         }
     }
 
-    /// <summary>Waits until a fresh connection gets +PONG to PING; fails early if the process exits.</summary>
+    /// <summary>Waits until a fresh connection gets +PONG (or -NOAUTH, with a password set) to PING;
+    /// fails early if the process exits.</summary>
     public void WaitUntilReady(TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
@@ -238,6 +239,10 @@ public sealed partial class ServerProcess : IDisposable
                 if (reply.Type == RespType.SimpleString && reply.Text == "PONG")
                 {
                     return;
+                }
+                if (reply.IsError && reply.Text!.StartsWith("NOAUTH", StringComparison.Ordinal))
+                {
+                    return; // requirepass: the server is up and asks for AUTH
                 }
                 lastProblem = $"PING answered {reply}";
             }
