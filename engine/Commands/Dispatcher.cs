@@ -12,7 +12,9 @@ public static unsafe class Dispatcher
     public static void Execute(ref CommandContext c)
     {
         CommandDef? cmd = CommandTable.Lookup(c.Arg(0));
-        if (cmd == null)
+        // While loading the AOF, original names are accepted as well: entries the server rewrote
+        // (SET ... PXAT, PEXPIREAT, DEL) carry them even when rename-command changed the command's name.
+        if (cmd == null && (!c.Server.Store.Loading || (cmd = CommandTable.LookupOriginal(c.Arg(0))) == null))
         {
             UnknownCommand(ref c);
             return;

@@ -270,7 +270,7 @@ public static unsafe class AofLoader
                 unitDone = true;
                 return null;
             }
-            if (CommandTable.Lookup(name) == null) return Encoding.UTF8.GetString(name);
+            if (CommandTable.Lookup(name) == null && CommandTable.LookupOriginal(name) == null) return Encoding.UTF8.GetString(name);
             if (multiStart >= 0)
             {
                 Queue();

@@ -365,7 +365,8 @@ internal static unsafe class LuaCallbacks
         }
     }
 
-    // redis.acl_check_cmd(command, ...): NativeKv has no ACLs, so any existing command is permitted.
+    // redis.acl_check_cmd(command, ...): whether the script's user (the caller's) may run the command
+    // with these arguments (Redis's luaRedisAclCheckCmdPermissionsCommand).
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     static int AclCheckCmd(nint L)
     {
@@ -373,12 +374,32 @@ internal static unsafe class LuaCallbacks
         int armed = vm?.Disarm() ?? 0;
         try
         {
-            if (lua_gettop(L) < 1) return Fail(L, "ERR Please specify at least one argument for this redis lib call"u8);
-            if (lua_type(L, 1) != LUA_TSTRING) return Fail(L, "ERR Lua redis lib command arguments must be strings or integers"u8);
-            var cmd = CommandTable.Lookup(ToSpan(L, 1));
+            int argc = lua_gettop(L);
+            if (argc < 1) return Fail(L, "ERR Please specify at least one argument for this redis lib call"u8);
+            if (vm == null) return Fail(L, "ERR redis.acl_check_cmd() called outside a script"u8);
+            var tx = vm.Tx;
+            tx.ResetArgs();
+            Span<byte> number = stackalloc byte[32];
+            for (int i = 1; i <= argc; i++)
+            {
+                int type = lua_type(L, i);
+                if (type == LUA_TSTRING) tx.AddArg(ToSpan(L, i));
+                else if (type == LUA_TNUMBER)
+                {
+                    int n = lua_isinteger(L, i) != 0
+                        ? Numbers.FormatInt64(lua_tointegerx(L, i, null), number)
+                        : FormatNumberArg(lua_tonumberx(L, i, null), number);
+                    tx.AddArg(number[..n]);
+                }
+                else return Fail(L, "ERR Lua redis lib command arguments must be strings or integers"u8);
+            }
+            var cmd = CommandTable.Lookup(tx.Args.Get(0));
+            if (cmd != null && cmd.Subcommands != null && argc >= 2) cmd = CommandTable.LookupSub(cmd, tx.Args.Get(1));
             if (cmd == null) return Fail(L, "ERR Invalid command passed to redis.acl_check_cmd()"u8);
+            var user = tx.Client.AclUser;
+            bool allowed = user == null || user.Unrestricted || NativeKv.Engine.Security.Acl.Check(user, cmd, tx.Args, 0, out _) == NativeKv.Engine.Security.AclDenial.None;
             lua_settop(L, 0);
-            lua_pushboolean(L, 1);
+            lua_pushboolean(L, allowed ? 1 : 0);
             return 1;
         }
         catch (Exception e)

@@ -346,4 +346,16 @@ public sealed class AclTests : ServerFixture
         RespAssert.IsBulk(Call("GET", "a"), "b");
         RespAssert.IsNil(Call("GET", "b"));
     }
+
+    [Test]
+    public void Scripts_AclCheckCmd_ChecksTheCallersUser()
+    {
+        RespAssert.IsOk(Call("ACL", "SETUSER", "carol", "on", ">p1", "~a", "+eval", "+set"));
+        using var c = LoginAs("carol", "p1");
+        RespAssert.IsInteger(c.Call("EVAL", "return redis.acl_check_cmd('set', 'a', 'b')", "0"), 1);
+        RespAssert.IsNil(c.Call("EVAL", "return redis.acl_check_cmd('set', 'b', 'b')", "0"));
+        RespAssert.IsNil(c.Call("EVAL", "return redis.acl_check_cmd('incr', 'a')", "0"));
+        RespAssert.IsErrorStartingWith(c.Call("EVAL", "return redis.acl_check_cmd('nosuch')", "0"), "ERR Invalid command passed to redis.acl_check_cmd()");
+        RespAssert.IsInteger(Call("EVAL", "return redis.acl_check_cmd('incr', 'zzz')", "0"), 1);
+    }
 }

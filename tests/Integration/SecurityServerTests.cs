@@ -237,4 +237,65 @@ public sealed class SecurityServerTests
         Assert.That(first, Is.EquivalentTo(second));
         Assert.That(first, Is.Not.EqualTo(second), "two starts iterate the keyspace in different orders (random hash seed)");
     }
+
+    [Test]
+    [Category(TestTarget.NativeKvOnly)]
+    public void RenameCommand_AofWithRewrittenEntries_LoadsAfterRestart()
+    {
+        TestTarget.RequireNativeKv();
+        string dir = Directory.CreateTempSubdirectory("nativekv-sec-aof-").FullName;
+        string conf = Path.Combine(dir, "aof.conf");
+        File.WriteAllText(conf, "rename-command set xset\nrename-command pexpireat \"\"\n");
+        var options = new ServerOptions { ConfigFile = conf, UseTempDir = false, ExtraArgs = ["--dir", dir, "--appendonly", "yes", "--appendfsync", "always"] };
+        using (var server = ServerProcess.Start(options))
+        {
+            using var c = server.Connect();
+            RespAssert.IsOk(c.Call("XSET", "k", "v", "EX", "1000")); // logged as SET ... PXAT
+            RespAssert.IsInteger(c.Call("EXPIRE", "k", "2000"), 1);   // logged as PEXPIREAT
+            Assert.That(server.Stop(), Is.EqualTo(0));
+        }
+        using (var server = ServerProcess.Start(options))
+        {
+            using var c = server.Connect();
+            RespAssert.IsBulk(c.Call("GET", "k"), "v");
+            Assert.That(RespAssert.IsAnyInteger(c.Call("TTL", "k")), Is.InRange(1990, 2000));
+        }
+    }
+
+    [Test]
+    [Category(TestTarget.NativeKvOnly)]
+    public void AclCategories_OfEveryCommand_MatchRedis()
+    {
+        TestTarget.RequireNativeKv();
+        TestTarget.RequireTool("/usr/bin/redis-server", "redis-server");
+        using var nativekv = ServerProcess.Start();
+        using var redis = ServerProcess.Start(new ServerOptions { Binary = "/usr/bin/redis-server" });
+        using var n = nativekv.Connect();
+        using var r = redis.Connect();
+        Dictionary<string, string[]> Categories(RawClient c)
+        {
+            var d = new Dictionary<string, string[]>();
+            void Add(RespValue info)
+            {
+                d[info.Items![0].Text!] = info.Items[6].AsStrings().Select(x => x!).Order(StringComparer.Ordinal).ToArray();
+                foreach (var sub in info.Items[9].Items ?? [])
+                {
+                    Add(sub);
+                }
+            }
+            foreach (var info in c.Call("COMMAND").Items!)
+            {
+                Add(info);
+            }
+            return d;
+        }
+        var ours = Categories(n);
+        var theirs = Categories(r);
+        var differences = ours.Keys.Where(theirs.ContainsKey)
+            .Where(k => !ours[k].SequenceEqual(theirs[k]))
+            .Select(k => $"{k}: nativekv {string.Join(' ', ours[k])} / redis {string.Join(' ', theirs[k])}")
+            .ToList();
+        Assert.That(differences, Is.Empty);
+        Assert.That(ours.Keys.Count(theirs.ContainsKey), Is.GreaterThan(150), "most commands are compared");
+    }
 }
