@@ -98,7 +98,7 @@ public static unsafe class AclCommands
             }
             names.Add(name);
         }
-        c.Reply.WriteInteger(c.Server.Acl.DeleteUsers(names));
+        c.Reply.WriteInteger(c.Server.Acl.DeleteUsers(names, c.Client));
     }
 
     // ACL DRYRUN username command [arg ...]
@@ -248,7 +248,7 @@ public static unsafe class AclCommands
             c.Reply.WriteError(NoAclFile);
             return;
         }
-        if (c.Server.Acl.LoadFile(path) is { } err) c.Reply.WriteError("ERR " + err);
+        if (c.Server.Acl.LoadFile(path, c.Client) is { } err) c.Reply.WriteError("ERR " + err);
         else c.Reply.WriteOk();
     }
 

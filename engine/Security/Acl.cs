@@ -40,6 +40,10 @@ public sealed class Acl
     public static ReadOnlySpan<byte> NoAuthError => "NOAUTH Authentication required."u8;
     public const string WrongPass = "WRONGPASS invalid username-password pair or user is disabled.";
 
+    /// <summary>HELLO from a client that has not authenticated, without the AUTH option (Redis 7.0's text;
+    /// for the HELLO handler, which is flagged NoAuth and must refuse by itself).</summary>
+    public const string HelloNoAuth = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
+
     readonly ServerState _server;
     readonly object _lock = new();
     readonly SortedDictionary<string, AclUser> _users = new(StringComparer.Ordinal);
@@ -103,10 +107,16 @@ public sealed class Acl
         }
     }
 
-    void KillClientsOf(AclUser user)
+    /// <summary>Closes the clients logged in as <paramref name="user"/>; <paramref name="current"/> (the
+    /// client running the command) gets its reply first, then is closed (Redis's CLOSE_AFTER_COMMAND).</summary>
+    void KillClientsOf(AclUser user, ClientState? current)
     {
         foreach (var client in _server.Clients.Values)
-            if (client.AclUser == user) client.Kill?.Invoke();
+        {
+            if (client.AclUser != user) continue;
+            if (client == current) client.CloseAfterReply = true;
+            else client.Kill?.Invoke();
+        }
     }
 
     /// <summary>Closes every client logged in as <paramref name="userName"/> (seam for CLIENT KILL USER);
@@ -299,7 +309,7 @@ public sealed class Acl
     }
 
     /// <summary>ACL DELUSER: removes the users and closes their clients; returns how many existed.</summary>
-    public int DeleteUsers(IEnumerable<string> names)
+    public int DeleteUsers(IEnumerable<string> names, ClientState? current = null)
     {
         int n = 0;
         lock (_lock)
@@ -308,7 +318,7 @@ public sealed class Acl
             {
                 if (!_users.Remove(name, out var u)) continue;
                 n++;
-                KillClientsOf(u);
+                KillClientsOf(u, current);
             }
         }
         return n;
@@ -397,7 +407,7 @@ public sealed class Acl
     /// users are replaced; the default user keeps its identity (clients logged in as it stay), other
     /// users' clients are closed (their user objects are gone), as Redis does. Returns the error or null.
     /// </summary>
-    public string? LoadFile(string path)
+    public string? LoadFile(string path, ClientState? current = null)
     {
         string[] lines;
         try { lines = File.ReadAllLines(path); }
@@ -439,7 +449,7 @@ public sealed class Acl
         {
             var fresh = loaded.TryGetValue(DefaultUserName, out var d) ? d : NewDefaultUser();
             foreach (var (name, old) in _users)
-                if (old != Default) KillClientsOf(old);
+                if (old != Default) KillClientsOf(old, current);
             _users.Clear();
             foreach (var (name, u) in loaded) _users[name] = u;
             Default.CopyFrom(fresh);

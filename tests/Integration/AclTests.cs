@@ -37,7 +37,8 @@ public sealed class AclTests : ServerFixture
     [Test]
     public void GetUser_ReplyShape()
     {
-        RespAssert.IsOk(Call("ACL", "SETUSER", "alice", "on", ">p1", "~k*", "+get", "+set"));
+        // One single-command rule: Redis lists several in its command dictionary's order, which varies.
+        RespAssert.IsOk(Call("ACL", "SETUSER", "alice", "on", ">p1", "~k*", "+get"));
         var r = Call("ACL", "GETUSER", "alice");
         Assert.That(r.Items, Has.Length.EqualTo(12), r.ToString());
         Assert.That(r.Items![0].Text, Is.EqualTo("flags"));
@@ -45,7 +46,7 @@ public sealed class AclTests : ServerFixture
         Assert.That(r.Items[2].Text, Is.EqualTo("passwords"));
         Assert.That(r.Items[3].AsStrings(), Is.EqualTo(new[] { P1Hash }));
         Assert.That(r.Items[4].Text, Is.EqualTo("commands"));
-        RespAssert.IsBulk(r.Items[5], "-@all +get +set");
+        RespAssert.IsBulk(r.Items[5], "-@all +get");
         Assert.That(r.Items[6].Text, Is.EqualTo("keys"));
         RespAssert.IsBulk(r.Items[7], "~k*");
         Assert.That(r.Items[8].Text, Is.EqualTo("channels"));
@@ -80,13 +81,13 @@ public sealed class AclTests : ServerFixture
     [Test]
     public void List_LinesAsRedisPrintsThem()
     {
-        RespAssert.IsOk(Call("ACL", "SETUSER", "alice", "on", ">p1", ">p1", "~k*", "+get", "+set"));
+        RespAssert.IsOk(Call("ACL", "SETUSER", "alice", "on", ">p1", ">p1", "~k*", "+get"));
         RespAssert.IsOk(Call("ACL", "SETUSER", "carol", "allkeys", "allchannels", "allcommands", "-flushall"));
         RespAssert.IsOk(Call("ACL", "SETUSER", "zed", "reset"));
         RespAssert.IsOk(Call("ACL", "SETUSER", "bob", "on", "nopass", "%R~r*", "&ch*", "+@hash"));
         Assert.That(Call("ACL", "LIST").AsStrings(), Is.EqualTo(new[]
         {
-            $"user alice on #{P1Hash} ~k* resetchannels -@all +get +set",
+            $"user alice on #{P1Hash} ~k* resetchannels -@all +get",
             "user bob on nopass %R~r* resetchannels &ch* -@all +@hash",
             "user carol off ~* &* +@all -flushall",
             "user default on nopass ~* &* +@all",
@@ -226,6 +227,11 @@ public sealed class AclTests : ServerFixture
         RespAssert.IsInteger(Call("ACL", "DELUSER", "gone", "nosuch"), 1);
         Assert.That(c.WaitForClose(TimeSpan.FromSeconds(5)), Is.True, "the deleted user's client is disconnected");
         RespAssert.IsError(Call("ACL", "DELUSER", "default"), "ERR The 'default' user cannot be removed");
+        // A user deleting itself gets the reply, then is disconnected.
+        RespAssert.IsOk(Call("ACL", "SETUSER", "self", "on", ">p1", "+@all", "~*"));
+        using var s = LoginAs("self", "p1");
+        RespAssert.IsInteger(s.Call("ACL", "DELUSER", "self"), 1);
+        Assert.That(s.WaitForClose(TimeSpan.FromSeconds(5)), Is.True);
         RespAssert.IsInteger(Call("ACL", "DELUSER", "nosuch"), 0);
     }
 
