@@ -51,6 +51,9 @@ public unsafe sealed class CommandDef
     /// <summary>ACL categories (Security/AclCategories.cs bits), computed when the table is built.</summary>
     public ulong AclCategoryBits;
 
+    /// <summary>What each key needs under %R~/%W~ ACL patterns (Security/AclKeyFlags.cs); null: by flags.</summary>
+    public Security.AclKeySpec[]? AclKeySpecs;
+
     /// <summary>Which arguments are Pub/Sub channels, for ACL channel rules (Security/Acl.cs).</summary>
     public Security.ChannelArgs ChannelArgs;
 

@@ -168,6 +168,7 @@ public static unsafe class CommandTable
             all[id].Id = id;
             all[id].AclCategoryBits = Security.AclCategories.Derive(all[id]);
             all[id].ChannelArgs = Security.Acl.ChannelArgsOf(all[id].Name);
+            all[id].AclKeySpecs = Security.AclKeyFlags.For(all[id].Name);
         }
         s_byId = all;
         var (slots, names) = BuildTable(Rows.Select(r => (r.NameBytes, r)));

@@ -219,8 +219,8 @@ public sealed class Acl
     }
 
     /// <summary>
-    /// Redis's ACLCheckAllUserCommandPerm: the command's bit, then each key (a write command needs write
-    /// permission on its keys, any other command read permission), then the channels. The command's
+    /// Redis's ACLCheckAllUserCommandPerm: the command's bit, then each key (with the permission its key
+    /// spec needs: Security/AclKeyFlags.cs), then the channels. The command's
     /// argv[i] is <c>args.Get(start + i)</c>; <paramref name="errorArg"/> is the offending argument.
     /// </summary>
     public static AclDenial Check(AclUser user, CommandDef cmd, Protocol.ArgList args, int start, out int errorArg)
@@ -230,12 +230,15 @@ public sealed class Acl
         if (!user.CanRun(cmd.Id) && (cmd.Flags & CommandFlags.NoAuth) == 0) return AclDenial.Command;
         if (!user.AllKeys && cmd.HasKeys)
         {
-            var need = (cmd.Flags & CommandFlags.Write) != 0 ? KeyPermission.Write : KeyPermission.Read;
             int argc = args.Count - start;
             Span<int> keys = argc <= 64 ? stackalloc int[argc] : new int[argc];
             int n = cmd.GetKeys(args, start, keys);
+            bool hasGet = false;
+            if (cmd.Name == "set")
+                for (int i = 3; i < argc; i++) hasGet |= System.Text.Ascii.EqualsIgnoreCase(args.Get(start + i), "GET"u8);
             for (int i = 0; i < n; i++)
             {
+                var need = AclKeyFlags.Need(cmd, keys[i], hasGet);
                 if (user.CanAccessKey(args.Get(start + keys[i]), need)) continue;
                 errorArg = start + keys[i];
                 return AclDenial.Key;

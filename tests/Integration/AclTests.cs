@@ -364,4 +364,46 @@ public sealed class AclTests : ServerFixture
         RespAssert.IsErrorStartingWith(c.Call("EVAL", "return redis.acl_check_cmd('nosuch')", "0"), "ERR Invalid command passed to redis.acl_check_cmd()");
         RespAssert.IsInteger(Call("EVAL", "return redis.acl_check_cmd('incr', 'zzz')", "0"), 1);
     }
+
+    // Keys r* may only be read, w* only written, b* both; each case names the key refused, or null.
+    [TestCase(null, "get", "r1")]
+    [TestCase("w1", "get", "w1")]
+    [TestCase(null, "set", "w1", "x")]
+    [TestCase("r1", "set", "r1", "x")]
+    [TestCase("w1", "set", "w1", "x", "GET")]
+    [TestCase("w1", "incr", "w1")]
+    [TestCase("r1", "incr", "r1")]
+    [TestCase(null, "incr", "b1")]
+    [TestCase(null, "exists", "w1", "r1")]
+    [TestCase(null, "type", "w1")]
+    [TestCase(null, "strlen", "w1")]
+    [TestCase("w1", "ttl", "w1")]
+    [TestCase(null, "lpush", "w1", "a")]
+    [TestCase("w1", "lpop", "w1")]
+    [TestCase(null, "lmove", "b1", "w1", "LEFT", "RIGHT")]
+    [TestCase("w1", "lmove", "w1", "b1", "LEFT", "RIGHT")]
+    [TestCase(null, "copy", "r1", "w1")]
+    [TestCase("w1", "copy", "w1", "w2")]
+    [TestCase(null, "del", "w1")]
+    [TestCase("r1", "del", "r1")]
+    [TestCase(null, "zunionstore", "w1", "2", "r1", "r2")]
+    [TestCase("w2", "zunionstore", "w1", "2", "r1", "w2")]
+    [TestCase(null, "expire", "w1", "10")]
+    [TestCase(null, "hset", "w1", "f", "v")]
+    [TestCase("w1", "hincrby", "w1", "f", "1")]
+    [TestCase(null, "eval_ro", "return 1", "1", "r1")]
+    [TestCase("r1", "eval", "return 1", "1", "r1")]
+    public void KeyPermissions_FollowRedisKeySpecs(string? refused, params string[] command)
+    {
+        RespAssert.IsOk(Call("ACL", "SETUSER", "rw", "on", "nopass", "%R~r*", "%W~w*", "~b*", "+@all"));
+        var reply = Call(["ACL", "DRYRUN", "rw", .. command]);
+        if (refused == null)
+        {
+            RespAssert.IsOk(reply);
+        }
+        else
+        {
+            RespAssert.IsBulk(reply, $"This user has no permissions to access the '{refused}' key");
+        }
+    }
 }

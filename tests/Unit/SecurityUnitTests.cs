@@ -99,6 +99,25 @@ public sealed class SecurityUnitTests
         Assert.That(Acl.Check(u, CommandTable.LookupOriginal("get"u8)!, Args("GET", "a"), 0, out _), Is.EqualTo(AclDenial.Command));
     }
 
+    [Test]
+    public unsafe void Check_ChannelArguments_OfPubSubRows()
+    {
+        // PUBLISH/SUBSCRIBE rows come with the Pub/Sub work; their channel arguments are found by name.
+        Assert.That(Acl.ChannelArgsOf("publish"), Is.EqualTo(ChannelArgs.First));
+        Assert.That(Acl.ChannelArgsOf("subscribe"), Is.EqualTo(ChannelArgs.All));
+        Assert.That(Acl.ChannelArgsOf("psubscribe"), Is.EqualTo(ChannelArgs.AllPatterns));
+        var get = CommandTable.LookupOriginal("get"u8)!;
+        var publish = new CommandDef("publish", 3, CommandFlags.PubSub | CommandFlags.Fast, 0, 0, 0, null, "pubsub", "") { Id = get.Id, ChannelArgs = ChannelArgs.First };
+        var psubscribe = new CommandDef("psubscribe", -2, CommandFlags.PubSub, 0, 0, 0, null, "pubsub", "") { Id = get.Id, ChannelArgs = ChannelArgs.AllPatterns };
+        var u = User("+get", "&news.*");
+        Assert.That(Acl.Check(u, publish, Args("PUBLISH", "news.a", "hi"), 0, out _), Is.EqualTo(AclDenial.None));
+        Assert.That(Acl.Check(u, publish, Args("PUBLISH", "other", "hi"), 0, out int arg), Is.EqualTo(AclDenial.Channel));
+        Assert.That(arg, Is.EqualTo(1));
+        Assert.That(Acl.Check(u, psubscribe, Args("PSUBSCRIBE", "news.*"), 0, out _), Is.EqualTo(AclDenial.None));
+        Assert.That(Acl.Check(u, psubscribe, Args("PSUBSCRIBE", "news.*", "n*"), 0, out arg), Is.EqualTo(AclDenial.Channel));
+        Assert.That(arg, Is.EqualTo(2));
+    }
+
     private static unsafe ArgList Args(params string[] words)
     {
         var args = new ArgList();
