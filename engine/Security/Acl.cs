@@ -280,13 +280,13 @@ public sealed class Acl
 
     /// <summary>ACL SETUSER: applies every rule to a copy (a new user starts off, with no password,
     /// commands or keys) and commits only if all of them are valid. Returns the error reply or null.</summary>
-    public string? SetUser(string name, IReadOnlyList<string> rules)
+    public string? SetUser(string name, IReadOnlyList<string> rules, bool fromScratch = false)
     {
         if (name.AsSpan().IndexOfAny(' ', '\0') >= 0) return "ERR Usernames can't contain spaces or null characters";
         lock (_lock)
         {
             _users.TryGetValue(name, out var existing);
-            var edited = existing?.Clone() ?? NewUser(name);
+            var edited = existing == null || fromScratch ? NewUser(name) : existing.Clone();
             foreach (var rule in rules)
             {
                 string? err = edited.ApplyRule(rule, AllChannelsByDefault);
@@ -400,7 +400,7 @@ public sealed class Acl
             return "Configuring NativeKv with users defined in the configuration and at the same time an ACL file path is invalid: define either an ACL file or users in the configuration, not both.";
         foreach (var (name, rules) in cfg.ConfigUsers)
         {
-            if (SetUser(name, ["reset", .. rules]) is { } err) return $"Error in user declaration '{name}': {err}";
+            if (SetUser(name, rules, fromScratch: true) is { } err) return $"Error in user declaration '{name}': {err}";
         }
         return cfg.AclFile.Length > 0 ? LoadFile(cfg.AclFile) : null;
     }

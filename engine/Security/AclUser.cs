@@ -329,9 +329,10 @@ public sealed class AclUser
 
     /// <summary>
     /// The command rules, rebuilt from the bitmap as Redis 7.0 does: start from +@all (if the user may
-    /// run future commands) or -@all, add or remove each category that brings the result closer (the
-    /// categories already used are counted as settled), then fix single commands and subcommands that
-    /// still differ, in command-table order.
+    /// run future commands) or -@all; then, as long as some category not used yet has more commands
+    /// that agree with the user than disagree, add (or remove) the one with the fewest disagreements,
+    /// the most agreements breaking ties (commands settled by the categories used so far count as
+    /// disagreeing); finally fix the single commands and subcommands that still differ, in table order.
     /// </summary>
     public string DescribeCommands()
     {
@@ -340,25 +341,37 @@ public sealed class AclUser
         var fake = new AclUser("");
         fake.SetAll(!additive);
         var temp = Clone("");
-        var top = CommandTable.All;
-        for (int c = 0; c < AclCategories.Names.Length; c++)
+        var used = new bool[AclCategories.Names.Length];
+        while (true)
         {
-            ulong bit = 1UL << c;
-            int on = 0, off = 0;
-            foreach (var cmd in top)
+            int best = -1;
+            int bestDiff = int.MaxValue, bestSame = 0;
+            for (int c = 0; c < used.Length; c++)
             {
-                if ((cmd.AclCategoryBits & bit) == 0) continue;
-                if (temp.CanRun(cmd.Id)) on++;
-                else off++;
+                if (used[c]) continue;
+                ulong bit = 1UL << c;
+                int on = 0, off = 0;
+                foreach (var cmd in CommandTable.ById)
+                {
+                    if ((cmd.AclCategoryBits & bit) == 0) continue;
+                    if (temp.CanRun(cmd.Id)) on++;
+                    else off++;
+                }
+                int same = additive ? on : off, diff = additive ? off : on;
+                if (same > diff && (diff < bestDiff || (diff == bestDiff && same > bestSame)))
+                {
+                    best = c;
+                    bestDiff = diff;
+                    bestSame = same;
+                }
             }
-            if (additive ? on > off : off > on)
-            {
-                sb.Append(additive ? "+@" : "-@").Append(AclCategories.Names[c]).Append(' ');
-                fake.SetCategory(bit, additive);
-                temp.SetCategory(bit, !additive);
-            }
+            if (best < 0) break;
+            used[best] = true;
+            sb.Append(additive ? "+@" : "-@").Append(AclCategories.Names[best]).Append(' ');
+            fake.SetCategory(1UL << best, additive);
+            temp.SetCategory(1UL << best, !additive);
         }
-        foreach (var cmd in top)
+        foreach (var cmd in CommandTable.All)
         {
             FixCommand(cmd, fake, sb);
             if (cmd.Subcommands != null)

@@ -207,7 +207,7 @@ public sealed class SecurityServerTests
     [Test]
     public void ConfigFileUserLines_AndRequirepass()
     {
-        string conf = WriteTemp("users.conf", "user worker on >wpass ~jobs:* +@list +@connection\nrequirepass adminpass\n");
+        string conf = WriteTemp("users.conf", "user worker on >wpass ~jobs:* +@list +@hash\nrequirepass adminpass\n");
         using var server = ServerProcess.Start(new ServerOptions { ConfigFile = conf });
         using var c = server.Connect();
         RespAssert.IsError(c.Call("LPUSH", "jobs:1", "x"), "NOAUTH Authentication required.");
@@ -217,6 +217,7 @@ public sealed class SecurityServerTests
         RespAssert.IsErrorStartingWith(c.Call("SET", "jobs:2", "x"), "NOPERM");
         RespAssert.IsOk(c.Call("AUTH", "adminpass"));
         RespAssert.IsBulk(c.Call("ACL", "WHOAMI"), "default");
+        Assert.That(c.Call("ACL", "LIST").AsStrings(), Has.Member("user worker on #7e34b49bd0cd9181c106d38d4bb80aab71cdd37c0c905119c0f37089877a930f ~jobs:* resetchannels -@all +@list +@hash"));
     }
 
     [Test]
