@@ -235,11 +235,14 @@ public sealed class AclUser
                     SetCommand(cmd, on);
                     return null;
                 }
+                string subName = name[(bar + 1)..];
+                if (subName.Length == 0) return SyntaxError;
                 var parent = CommandTable.LookupOriginal(Encoding.UTF8.GetBytes(name[..bar]));
                 if (parent == null) return UnknownCommand;
                 if (parent.Subcommands == null)
-                    return "Allowing first-arg of a subcommand is not supported"; // Redis 7.0 allows +select|0; NativeKv does not
-                var sub = CommandTable.LookupSub(parent, Encoding.UTF8.GetBytes(name[(bar + 1)..]));
+                    return "First-arg rules (+command|arg) are not supported by NativeKv"; // Redis 7.0 allows +select|0
+                if (subName.Contains('|')) return "Allowing first-arg of a subcommand is not supported";
+                var sub = CommandTable.LookupSub(parent, Encoding.UTF8.GetBytes(subName));
                 if (sub == null) return UnknownCommand;
                 SetBit(sub.Id, on);
                 return null;
@@ -267,7 +270,7 @@ public sealed class AclUser
                 else if (op[offset] == '~') { offset++; break; }
                 else return "Syntax error";
             }
-            if (perm == 0 || op[offset - 1] != '~') return "Syntax error";
+            if (perm == 0) return "Syntax error"; // "%R" without '~' is an empty pattern, as in Redis
         }
         else
         {

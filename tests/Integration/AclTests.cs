@@ -106,10 +106,20 @@ public sealed class AclTests : ServerFixture
     [TestCase("%X~a", "Syntax error")]
     [TestCase("%~a", "Syntax error")]
     [TestCase("~a b", "Syntax error")]
+    [TestCase("+get|", "Syntax error")]
+    [TestCase("+config|", "Syntax error")]
+    [TestCase("+config|get|x", "Allowing first-arg of a subcommand is not supported")]
     public void SetUser_BadModifier_ExactError(string modifier, string reason)
     {
         RespAssert.IsError(Call("ACL", "SETUSER", "x", modifier), $"ERR Error in ACL SETUSER modifier '{modifier}': {reason}");
         RespAssert.IsNil(Call("ACL", "GETUSER", "x"));
+    }
+
+    [Test]
+    public void SetUser_PercentWithoutTilde_IsAnEmptyPattern()
+    {
+        RespAssert.IsOk(Call("ACL", "SETUSER", "fz", "%R", "%RW", "%W~"));
+        Assert.That(Call("ACL", "LIST").AsStrings(), Has.Member("user fz off ~ resetchannels -@all"));
     }
 
     [Test]
