@@ -416,4 +416,30 @@ public sealed class AclTests : ServerFixture
             RespAssert.IsBulk(reply, $"This user has no permissions to access the '{refused}' key");
         }
     }
+
+    [Test]
+    public void AclPubsubDefault_AllChannels_ForNewUsersAndReset()
+    {
+        try
+        {
+            RespAssert.IsOk(Call("CONFIG", "SET", "acl-pubsub-default", "allchannels"));
+            RespAssert.IsOk(Call("ACL", "SETUSER", "pb"));
+            RespAssert.IsOk(Call("ACL", "SETUSER", "pb2", "reset"));
+            var list = Call("ACL", "LIST").AsStrings();
+            Assert.That(list, Has.Member("user pb off &* -@all").And.Member("user pb2 off sanitize-payload &* -@all"));
+        }
+        finally
+        {
+            RespAssert.IsOk(Call("CONFIG", "SET", "acl-pubsub-default", "resetchannels"));
+        }
+    }
+
+    [Test]
+    public void ClientInfo_ShowsTheUser()
+    {
+        RespAssert.IsOk(Call("ACL", "SETUSER", "alice", "on", ">p1", "+client|info"));
+        using var c = LoginAs("alice", "p1");
+        Assert.That(c.Call("CLIENT", "INFO").Text, Does.Contain(" user=alice "));
+        Assert.That(Call("CLIENT", "INFO").Text, Does.Contain(" user=default "));
+    }
 }
