@@ -283,11 +283,7 @@ public static unsafe class AclCommands
                 return;
             }
             if (!c.TryArgInt64OrReply(2, out count)) return;
-            if (count < 0)
-            {
-                c.Reply.WriteError("ERR value is out of range, must be positive"u8);
-                return;
-            }
+            if (count < 0) count = 0; // Redis answers an empty list
         }
         var entries = c.Server.Acl.LogEntries(count);
         long now = Clock.UnixMs();

@@ -442,4 +442,29 @@ public sealed class AclTests : ServerFixture
         Assert.That(c.Call("CLIENT", "INFO").Text, Does.Contain(" user=alice "));
         Assert.That(Call("CLIENT", "INFO").Text, Does.Contain(" user=default "));
     }
+
+    [Test]
+    public void Log_KeepsAtMostAcllogMaxLenEntries()
+    {
+        RespAssert.IsOk(Call("ACL", "SETUSER", "alice", "on", ">p1", "~k*", "+get"));
+        try
+        {
+            RespAssert.IsOk(Call("CONFIG", "SET", "acllog-max-len", "2"));
+            using var c = LoginAs("alice", "p1");
+            RespAssert.IsErrorStartingWith(c.Call("SET", "k", "v"), "NOPERM");
+            RespAssert.IsErrorStartingWith(c.Call("INCR", "k"), "NOPERM");
+            RespAssert.IsErrorStartingWith(c.Call("GET", "other"), "NOPERM");
+            RespAssert.IsErrorStartingWith(c.Call("GET", "other"), "NOPERM");
+            var log = Call("ACL", "LOG").Items!;
+            Assert.That(log, Has.Length.EqualTo(2));
+            var newest = Fields(log[0]);
+            Assert.That((newest["object"], newest["count"]), Is.EqualTo(("other", "2")), "a repeated denial is counted in one entry");
+            Assert.That(Fields(log[1])["object"], Is.EqualTo("incr"));
+            Assert.That(Call("ACL", "LOG", "-1").Items, Is.Empty);
+        }
+        finally
+        {
+            RespAssert.IsOk(Call("CONFIG", "SET", "acllog-max-len", "128"));
+        }
+    }
 }

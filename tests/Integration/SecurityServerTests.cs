@@ -79,6 +79,23 @@ public sealed class SecurityServerTests
     }
 
     [Test]
+    public void ProtectedMode_IPv6_NonLoopbackClientDenied()
+    {
+        var address = NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == OperationalStatus.Up && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetworkV6 && !IPAddress.IsLoopback(a) && !a.IsIPv6LinkLocal);
+        if (address == null)
+        {
+            Assert.Ignore("this machine has no global IPv6 address; ProtectedMode.Denies is covered by the unit tests");
+        }
+        using var server = ServerProcess.Start(new ServerOptions { ExtraArgs = ["--bind", "*", "-::*"] });
+        Assert.That(Exchange(address!, server.Port, null).Text, Is.EqualTo(Denied));
+        Assert.That(Exchange(IPAddress.IPv6Loopback, server.Port, "PING\r\n").Text, Is.EqualTo("+PONG\r\n"));
+    }
+
+    [Test]
     public void ProtectedMode_BoundToTheAddressItself_StillDenied()
     {
         var address = RequireNonLoopback();
