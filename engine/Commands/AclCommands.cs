@@ -59,12 +59,20 @@ public static unsafe class AclCommands
         else c.Reply.WriteError(error!);
     }
 
+    /// <summary>Redis's reply to ACL subcommands with too many arguments (addReplySubcommandSyntaxError).</summary>
+    static void SubcommandSyntaxError(ref CommandContext c)
+    {
+        string sub = c.ArgString(1);
+        if (sub.Length > 128) sub = sub[..128];
+        c.Reply.WriteError($"ERR unknown subcommand or wrong number of arguments for '{sub}'. Try ACL HELP.");
+    }
+
     // ACL CAT [category]
     public static void Cat(ref CommandContext c)
     {
         if (c.Argc > 3)
         {
-            c.WrongArity();
+            SubcommandSyntaxError(ref c);
             return;
         }
         if (c.Argc == 2)
@@ -138,7 +146,7 @@ public static unsafe class AclCommands
     {
         if (c.Argc > 3)
         {
-            c.WrongArity();
+            SubcommandSyntaxError(ref c);
             return;
         }
         long bits = 256;
@@ -270,7 +278,7 @@ public static unsafe class AclCommands
     {
         if (c.Argc > 3)
         {
-            c.WrongArity();
+            SubcommandSyntaxError(ref c);
             return;
         }
         long count = 10;

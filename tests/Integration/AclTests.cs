@@ -116,6 +116,17 @@ public sealed class AclTests : ServerFixture
     }
 
     [Test]
+    public void Subcommands_TooManyArguments()
+    {
+        RespAssert.IsError(Call("ACL", "CAT", "a", "b"), "ERR unknown subcommand or wrong number of arguments for 'CAT'. Try ACL HELP.");
+        RespAssert.IsError(Call("ACL", "genpass", "1", "2"), "ERR unknown subcommand or wrong number of arguments for 'genpass'. Try ACL HELP.");
+        RespAssert.IsError(Call("ACL", "LOG", "1", "2"), "ERR unknown subcommand or wrong number of arguments for 'LOG'. Try ACL HELP.");
+        RespAssert.IsError(Call("ACL", "WHOAMI", "x"), "ERR wrong number of arguments for 'acl|whoami' command");
+        RespAssert.IsError(Call("ACL"), "ERR wrong number of arguments for 'acl' command");
+        RespAssert.IsError(Call("ACL", "SETUSER"), "ERR wrong number of arguments for 'acl|setuser' command");
+    }
+
+    [Test]
     public void SetUser_PercentWithoutTilde_IsAnEmptyPattern()
     {
         RespAssert.IsOk(Call("ACL", "SETUSER", "fz", "%R", "%RW", "%W~"));
