@@ -316,4 +316,81 @@ public sealed class SecurityServerTests
         Assert.That(differences, Is.Empty);
         Assert.That(ours.Keys.Count(theirs.ContainsKey), Is.GreaterThan(150), "most commands are compared");
     }
+
+    [Test]
+    [Category(TestTarget.NativeKvOnly)]
+    public void AclKeyPermissions_OfEveryKeyedCommand_MatchRedis()
+    {
+        TestTarget.RequireNativeKv();
+        TestTarget.RequireTool("/usr/bin/redis-server", "redis-server");
+        using var nativekv = ServerProcess.Start();
+        using var redis = ServerProcess.Start(new ServerOptions { Binary = "/usr/bin/redis-server" });
+        using var n = nativekv.Connect();
+        using var r = redis.Connect();
+        foreach (var c in new[] { n, r })
+        {
+            RespAssert.IsOk(c.Call("ACL", "SETUSER", "reader", "on", "nopass", "%R~*", "+@all"));
+            RespAssert.IsOk(c.Call("ACL", "SETUSER", "writer", "on", "nopass", "%W~*", "+@all"));
+        }
+        // Every command of NativeKv's table with key positions, called with the least arguments its
+        // arity allows, every argument "1" (a key name, and a valid numkeys for movable-key commands).
+        var calls = new List<string[]>();
+        void Collect(RespValue info, string? parent)
+        {
+            string name = info.Items![0].Text!;
+            long arity = info.Items[1].Integer;
+            bool hasKeys = info.Items[3].Integer > 0 || info.Items[2].AsStrings().Contains("movablekeys");
+            if (info.Items[9].Items is { Length: > 0 } subs)
+            {
+                foreach (var sub in subs)
+                {
+                    Collect(sub, name);
+                }
+                return;
+            }
+            if (!hasKeys)
+            {
+                return;
+            }
+            int argc = (int)Math.Abs(arity);
+            var argv = new List<string>();
+            if (parent != null)
+            {
+                argv.Add(parent);
+                argv.Add(name[(parent.Length + 1)..]);
+            }
+            else
+            {
+                argv.Add(name);
+            }
+            while (argv.Count < Math.Max(argc, 3))
+            {
+                argv.Add("1");
+            }
+            calls.Add([.. argv]);
+        }
+        foreach (var info in n.Call("COMMAND").Items!)
+        {
+            Collect(info, null);
+        }
+        var differences = new List<string>();
+        foreach (var argv in calls)
+        {
+            if (r.Call("COMMAND", "INFO", argv[0]).Items![0].IsNull)
+            {
+                continue; // not a Redis command
+            }
+            foreach (var user in new[] { "reader", "writer" })
+            {
+                string ours = n.Call(["ACL", "DRYRUN", user, .. argv]).ToString();
+                string theirs = r.Call(["ACL", "DRYRUN", user, .. argv]).ToString();
+                if (ours != theirs)
+                {
+                    differences.Add($"{user} {string.Join(' ', argv)}: nativekv {ours} / redis {theirs}");
+                }
+            }
+        }
+        Assert.That(calls, Has.Count.GreaterThan(100));
+        Assert.That(differences, Is.Empty);
+    }
 }
