@@ -65,6 +65,26 @@ public sealed class SecurityUnitTests
     }
 
     [Test]
+    public void DescribeCommands_RandomRuleSets_RoundTrip()
+    {
+        string[] pool =
+        [
+            "+@all", "-@all", "+@read", "-@read", "+@write", "-@write", "+@hash", "-@string", "+@dangerous", "-@admin",
+            "+@fast", "-@slow", "+@keyspace", "+@scripting", "+@connection", "+get", "-get", "+set", "-flushall",
+            "+config", "-config|set", "+config|get", "+acl|whoami", "-acl", "+client|info", "-@list", "+lpush", "+@blocking",
+        ];
+        var random = new Random(42);
+        for (int i = 0; i < 500; i++)
+        {
+            var rules = Enumerable.Range(0, random.Next(1, 8)).Select(_ => pool[random.Next(pool.Length)]).ToArray();
+            var u = User(rules);
+            string described = u.DescribeCommands();
+            var again = User(described.Split(' '));
+            Assert.That(again.Allowed, Is.EqualTo(u.Allowed), $"{string.Join(' ', rules)} -> {described}");
+        }
+    }
+
+    [Test]
     public void KeyPatterns_ReadWrite()
     {
         var u = User("%R~r*", "%W~w*", "~both");
