@@ -188,7 +188,17 @@ public static unsafe class AclCommands
         w.WriteBulk("channels");
         w.WriteBulk(u.DescribeChannels());
         w.WriteBulk("selectors");
-        w.WriteEmptyArray();
+        w.WriteArrayHeader(u.Selectors.Count);
+        foreach (var sel in u.Selectors)
+        {
+            w.WriteMapHeader(3);
+            w.WriteBulk("commands");
+            w.WriteBulk(sel.DescribeCommands());
+            w.WriteBulk("keys");
+            w.WriteBulk(sel.DescribeKeys());
+            w.WriteBulk("channels");
+            w.WriteBulk(sel.DescribeChannels());
+        }
     }
 
     static readonly string[] HelpLines =

@@ -225,6 +225,26 @@ public sealed class Acl
     /// </summary>
     public static AclDenial Check(AclUser user, CommandDef cmd, Protocol.ArgList args, int start, out int errorArg)
     {
+        var denial = CheckSelector(user, cmd, args, start, out errorArg);
+        if (denial == AclDenial.None) return denial;
+        // Any one selector that allows the whole command is enough; otherwise the most specific refusal
+        // (a key or channel over a command) is reported, as Redis does.
+        foreach (var selector in user.Selectors)
+        {
+            var d = CheckSelector(selector, cmd, args, start, out int arg);
+            if (d == AclDenial.None) return d;
+            if (d > denial)
+            {
+                denial = d;
+                errorArg = arg;
+            }
+        }
+        return denial;
+    }
+
+    /// <summary>One permission set (the user's own rules or a selector) against the command.</summary>
+    static AclDenial CheckSelector(AclUser user, CommandDef cmd, Protocol.ArgList args, int start, out int errorArg)
+    {
         errorArg = 0;
         // Commands that run before AUTH (AUTH, HELLO, QUIT) are never refused by command rules (Redis).
         if (!user.CanRun(cmd.Id) && (cmd.Flags & CommandFlags.NoAuth) == 0) return AclDenial.Command;
@@ -287,7 +307,9 @@ public sealed class Acl
         {
             _users.TryGetValue(name, out var existing);
             var edited = existing == null || fromScratch ? NewUser(name) : existing.Clone();
-            foreach (var rule in rules)
+            var merged = AclUser.MergeSelectorArguments(rules, out string? mergeError);
+            if (merged == null) return mergeError;
+            foreach (var rule in merged)
             {
                 string? err = edited.ApplyRule(rule, AllChannelsByDefault);
                 if (err != null) return $"ERR Error in ACL SETUSER modifier '{rule}': {err}";
@@ -437,7 +459,13 @@ public sealed class Acl
                 continue;
             }
             var u = NewUser(name);
-            foreach (var rule in words.Skip(2))
+            var rules = AclUser.MergeSelectorArguments(words.Skip(2).ToList(), out string? mergeError);
+            if (rules == null)
+            {
+                errors.Append(CultureInfo.InvariantCulture, $"{path}:{i + 1}: {mergeError}. ");
+                continue;
+            }
+            foreach (var rule in rules)
             {
                 string? err = u.ApplyRule(rule, AllChannelsByDefault);
                 if (err == null) continue;

@@ -38,6 +38,11 @@ public sealed class AclUser
     public bool AllChannels;
     public List<byte[]> ChannelPatterns = [];
 
+    /// <summary>Redis 7 selectors, "(~keys +commands &channels)": more permission sets of the same shape
+    /// (each an AclUser of which only the commands, keys and channels are used). A command runs when the
+    /// user's own rules or any one selector allow all of it.</summary>
+    public List<AclUser> Selectors = [];
+
     /// <summary>True when nothing about this user needs checking per command (all commands, keys and
     /// channels): its clients run with <see cref="ClientState.Restricted"/> false.</summary>
     public bool Unrestricted;
@@ -62,6 +67,7 @@ public sealed class AclUser
         KeyPatterns = [.. KeyPatterns],
         AllChannels = AllChannels,
         ChannelPatterns = [.. ChannelPatterns],
+        Selectors = Selectors.Select(x => x.Clone("")).ToList(),
         Unrestricted = Unrestricted,
     };
 
@@ -78,6 +84,7 @@ public sealed class AclUser
         KeyPatterns = from.KeyPatterns;
         AllChannels = from.AllChannels;
         ChannelPatterns = from.ChannelPatterns;
+        Selectors = from.Selectors;
         Unrestricted = from.Unrestricted;
     }
 
@@ -172,9 +179,9 @@ public sealed class AclUser
             case "resetchannels": AllChannels = false; ChannelPatterns = []; return null;
             case "allcommands" or "+@all": SetAll(true); return null;
             case "nocommands" or "-@all": SetAll(false); return null;
-            case "clearselectors": return null; // selectors are not supported: there are none to clear
+            case "clearselectors": Selectors = []; return null;
             case "reset":
-                foreach (var r in new[] { "resetpass", "resetkeys", "resetchannels", "off", "-@all", "sanitize-payload" })
+                foreach (var r in new[] { "resetpass", "resetkeys", "resetchannels", "off", "-@all", "sanitize-payload", "clearselectors" })
                     ApplyRule(r, allChannelsByDefault);
                 if (allChannelsByDefault) AllChannels = true;
                 return null;
@@ -248,9 +255,69 @@ public sealed class AclUser
                 return null;
             }
             case '(':
-                return "Selectors are not supported by NativeKv";
+                return AddSelector(op, allChannelsByDefault);
         }
         return SyntaxError;
+    }
+
+    /// <summary>"(rule rule ...)": a new selector from the rules inside (commands, keys and channels only).</summary>
+    string? AddSelector(string op, bool allChannelsByDefault)
+    {
+        if (op.Length < 2 || op[^1] != ')') return "Syntax error";
+        var words = Config.ServerConfig.SplitArgs(op[1..^1]);
+        if (words == null) return "Syntax error";
+        var selector = new AclUser("") { AllChannels = allChannelsByDefault };
+        foreach (var w in words)
+        {
+            if (IsUserLevelRule(w)) return "Syntax error";
+            if (selector.ApplyRule(w, allChannelsByDefault) is { } err) return err;
+        }
+        Selectors.Add(selector);
+        return null;
+    }
+
+    /// <summary>Rules about the user rather than a permission set: not allowed inside a selector.</summary>
+    static bool IsUserLevelRule(string op)
+    {
+        if (op.Length == 0) return true;
+        if (op[0] is '>' or '<' or '#' or '!' or '(') return true;
+        return op.ToLowerInvariant() is "on" or "off" or "nopass" or "resetpass" or "reset" or "skip-sanitize-payload"
+            or "sanitize-payload" or "clearselectors";
+    }
+
+    /// <summary>
+    /// ACL SETUSER's arguments with selectors put back together: an argument that opens a parenthesis
+    /// runs, joined by spaces, to the one that closes it (Redis's ACLMergeSelectorArguments). Null, with
+    /// the error text, when a parenthesis is never closed.
+    /// </summary>
+    public static List<string>? MergeSelectorArguments(IReadOnlyList<string> args, out string? error)
+    {
+        error = null;
+        var merged = new List<string>(args.Count);
+        StringBuilder? open = null;
+        string openedBy = "";
+        foreach (var a in args)
+        {
+            if (open != null)
+            {
+                open.Append(' ').Append(a);
+                if (a.EndsWith(')'))
+                {
+                    merged.Add(open.ToString());
+                    open = null;
+                }
+                continue;
+            }
+            if (a.StartsWith('(') && !a.EndsWith(')'))
+            {
+                open = new StringBuilder(a);
+                openedBy = a;
+            }
+            else merged.Add(a);
+        }
+        if (open == null) return merged;
+        error = $"ERR Unmatched parenthesis in acl selector starting at '{openedBy}'.";
+        return null;
     }
 
     string? AddKeyPattern(string op)
@@ -392,12 +459,10 @@ public sealed class AclUser
         fake.SetCommand(cmd, mine);
     }
 
-    /// <summary>The user as one ACL LIST line / ACL file line: "user name on #hash ~* &amp;* +@all".</summary>
-    public string Describe()
+    /// <summary>Keys, channels and commands, as ACL LIST prints a permission set.</summary>
+    public string DescribeSelector()
     {
-        var sb = new StringBuilder("user ").Append(Name).Append(' ');
-        foreach (var f in FlagWords()) sb.Append(f).Append(' ');
-        foreach (var p in Passwords) sb.Append('#').Append(p).Append(' ');
+        var sb = new StringBuilder();
         if (AllKeys) sb.Append("~* ");
         else
             foreach (var (pattern, perm) in KeyPatterns)
@@ -409,6 +474,17 @@ public sealed class AclUser
             foreach (var p in ChannelPatterns) sb.Append('&').Append(Encoding.UTF8.GetString(p)).Append(' ');
         }
         sb.Append(DescribeCommands());
+        return sb.ToString();
+    }
+
+    /// <summary>The user as one ACL LIST line / ACL file line: "user name on #hash ~* &amp;* +@all (~a +get)".</summary>
+    public string Describe()
+    {
+        var sb = new StringBuilder("user ").Append(Name).Append(' ');
+        foreach (var f in FlagWords()) sb.Append(f).Append(' ');
+        foreach (var p in Passwords) sb.Append('#').Append(p).Append(' ');
+        sb.Append(DescribeSelector());
+        foreach (var sel in Selectors) sb.Append(" (").Append(sel.DescribeSelector()).Append(')');
         return sb.ToString();
     }
 }

@@ -478,4 +478,53 @@ public sealed class AclTests : ServerFixture
             RespAssert.IsOk(Call("CONFIG", "SET", "acllog-max-len", "128"));
         }
     }
+
+    [TestCase(new[] { "(~a bogus)" }, "ERR Error in ACL SETUSER modifier '(~a bogus)': Syntax error")]
+    [TestCase(new[] { "(~a on)" }, "ERR Error in ACL SETUSER modifier '(~a on)': Syntax error")]
+    [TestCase(new[] { "(~a", ">x)" }, "ERR Error in ACL SETUSER modifier '(~a >x)': Syntax error")]
+    [TestCase(new[] { "(~a", "+get" }, "ERR Unmatched parenthesis in acl selector starting at '(~a'.")]
+    [TestCase(new[] { "(~a +get)x" }, "ERR Unmatched parenthesis in acl selector starting at '(~a +get)x'.")]
+    [TestCase(new[] { "x(~a)" }, "ERR Error in ACL SETUSER modifier 'x(~a)': Syntax error")]
+    public void Selectors_Errors(string[] rules, string error)
+    {
+        RespAssert.IsError(Call(["ACL", "SETUSER", "s", .. rules]), error);
+        RespAssert.IsNil(Call("ACL", "GETUSER", "s"));
+    }
+
+    [Test]
+    public void Selectors_ListGetUserAndClear()
+    {
+        RespAssert.IsOk(Call("ACL", "SETUSER", "s", "(~a +get)", "(%R~b", "+set)", "~c", "+incr"));
+        RespAssert.IsOk(Call("ACL", "SETUSER", "t", "( ~a +get )", "()", "(+@all &x)"));
+        Assert.That(Call("ACL", "LIST").AsStrings(), Is.SupersetOf(new[]
+        {
+            "user s off ~c resetchannels -@all +incr (~a resetchannels -@all +get) (%R~b resetchannels -@all +set)",
+            "user t off resetchannels -@all (~a resetchannels -@all +get) (resetchannels -@all) (resetchannels &x +@all)",
+        }));
+        var r = Call("ACL", "GETUSER", "s");
+        Assert.That(r.Items![10].Text, Is.EqualTo("selectors"));
+        var selectors = r.Items[11].Items!;
+        Assert.That(selectors, Has.Length.EqualTo(2));
+        Assert.That(selectors[0].AsStrings(), Is.EqualTo(new[] { "commands", "-@all +get", "keys", "~a", "channels", "" }));
+        Assert.That(selectors[1].AsStrings(), Is.EqualTo(new[] { "commands", "-@all +set", "keys", "%R~b", "channels", "" }));
+        RespAssert.IsOk(Call("ACL", "SETUSER", "s", "clearselectors"));
+        Assert.That(Call("ACL", "LIST").AsStrings(), Has.Member("user s off ~c resetchannels -@all +incr"));
+    }
+
+    [Test]
+    public void Selectors_AnyOneMayAllowTheCommand()
+    {
+        RespAssert.IsOk(Call("ACL", "SETUSER", "s", "on", "nopass", "~c", "+incr", "(~a +get)", "(%R~b +set)"));
+        RespAssert.IsOk(Call("ACL", "DRYRUN", "s", "get", "a"));
+        RespAssert.IsOk(Call("ACL", "DRYRUN", "s", "incr", "c"));
+        RespAssert.IsBulk(Call("ACL", "DRYRUN", "s", "get", "c"), "This user has no permissions to access the 'c' key");
+        RespAssert.IsBulk(Call("ACL", "DRYRUN", "s", "set", "b", "1"), "This user has no permissions to access the 'b' key");
+        RespAssert.IsBulk(Call("ACL", "DRYRUN", "s", "incr", "a"), "This user has no permissions to access the 'a' key");
+        RespAssert.IsBulk(Call("ACL", "DRYRUN", "s", "mget", "a", "c"), "This user has no permissions to run the 'mget' command");
+        using var c = LoginAs("s", "x");
+        RespAssert.IsNil(c.Call("GET", "a"));
+        RespAssert.IsInteger(c.Call("INCR", "c"), 1);
+        RespAssert.IsError(c.Call("SET", "a", "1"), "NOPERM this user has no permissions to access one of the keys used as arguments");
+        RespAssert.IsError(c.Call("LPUSH", "a", "x"), "NOPERM this user has no permissions to run the 'lpush' command");
+    }
 }

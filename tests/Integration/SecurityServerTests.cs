@@ -180,7 +180,7 @@ public sealed class SecurityServerTests
             RespAssert.IsNil(a.Call("GET", "k1"));
             RespAssert.IsErrorStartingWith(a.Call("SET", "k1", "v"), "NOPERM");
         }
-        RespAssert.IsOk(c.Call("ACL", "SETUSER", "bob", "on", "nopass", "~*", "+@read"));
+        RespAssert.IsOk(c.Call("ACL", "SETUSER", "bob", "on", "nopass", "~*", "+@read", "(~x +set)"));
         RespAssert.IsOk(c.Call("ACL", "SAVE"));
         var saved = File.ReadAllLines(path);
         Assert.That(saved, Is.EqualTo(c.Call("ACL", "LIST").AsStrings()));
@@ -188,9 +188,10 @@ public sealed class SecurityServerTests
         // An edited file replaces the users; clients of users that were replaced are disconnected.
         using var bobClient = server.Connect();
         RespAssert.IsOk(bobClient.Call("AUTH", "bob", "x"));
-        File.WriteAllText(path, "user carol on nopass ~* +@all\n");
+        File.WriteAllText(path, "user carol on nopass ~k +@hash (~a +get) (&c ~b +set)\n");
         RespAssert.IsOk(c.Call("ACL", "LOAD"));
         Assert.That(c.Call("ACL", "USERS").AsStrings(), Is.EqualTo(new[] { "carol", "default" }));
+        Assert.That(c.Call("ACL", "LIST").AsStrings(), Has.Member("user carol on nopass ~k resetchannels -@all +@hash (~a resetchannels -@all +get) (~b resetchannels &c -@all +set)"));
         Assert.That(bobClient.WaitForClose(TimeSpan.FromSeconds(5)), Is.True);
         RespAssert.IsSimple(c.Call("PING"), "PONG");
 
