@@ -247,7 +247,9 @@ public sealed class Acl
     {
         errorArg = 0;
         // Commands that run before AUTH (AUTH, HELLO, QUIT) are never refused by command rules (Redis).
-        if (!user.CanRun(cmd.Id) && (cmd.Flags & CommandFlags.NoAuth) == 0) return AclDenial.Command;
+        if (!user.CanRun(cmd.Id) && (cmd.Flags & CommandFlags.NoAuth) == 0
+            && !(args.Count - start >= 2 && user.FirstArgs != null && user.FirstArgAllowed(cmd, args.Get(start + 1))))
+            return AclDenial.Command;
         if (!user.AllKeys && cmd.HasKeys)
         {
             int argc = args.Count - start;

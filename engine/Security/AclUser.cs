@@ -38,6 +38,10 @@ public sealed class AclUser
     public bool AllChannels;
     public List<byte[]> ChannelPatterns = [];
 
+    /// <summary>First arguments allowed for commands whose bit is off (Redis's "+select|0", deprecated
+    /// there but accepted): command id to the allowed first arguments (compared without case).</summary>
+    public Dictionary<int, List<string>>? FirstArgs;
+
     /// <summary>Redis 7 selectors, "(~keys +commands &channels)": more permission sets of the same shape
     /// (each an AclUser of which only the commands, keys and channels are used). A command runs when the
     /// user's own rules or any one selector allow all of it.</summary>
@@ -68,6 +72,7 @@ public sealed class AclUser
         AllChannels = AllChannels,
         ChannelPatterns = [.. ChannelPatterns],
         Selectors = Selectors.Select(x => x.Clone("")).ToList(),
+        FirstArgs = FirstArgs?.ToDictionary(kv => kv.Key, kv => new List<string>(kv.Value)),
         Unrestricted = Unrestricted,
     };
 
@@ -85,6 +90,7 @@ public sealed class AclUser
         AllChannels = from.AllChannels;
         ChannelPatterns = from.ChannelPatterns;
         Selectors = from.Selectors;
+        FirstArgs = from.FirstArgs;
         Unrestricted = from.Unrestricted;
     }
 
@@ -128,6 +134,7 @@ public sealed class AclUser
 
     void SetBit(int id, bool on)
     {
+        FirstArgs?.Remove(id); // a rule about the whole command replaces its first-arg rules
         if (on) Allowed[id >> 6] |= 1UL << (id & 63);
         else Allowed[id >> 6] &= ~(1UL << (id & 63));
     }
@@ -149,6 +156,7 @@ public sealed class AclUser
     void SetAll(bool on)
     {
         Array.Fill(Allowed, on ? ulong.MaxValue : 0);
+        FirstArgs = null;
     }
 
     // ---------------------------------------------------------------- rules
@@ -247,7 +255,14 @@ public sealed class AclUser
                 var parent = CommandTable.LookupOriginal(Encoding.UTF8.GetBytes(name[..bar]));
                 if (parent == null) return UnknownCommand;
                 if (parent.Subcommands == null)
-                    return "First-arg rules (+command|arg) are not supported by NativeKv"; // Redis 7.0 allows +select|0
+                {
+                    // "+select|0": that first argument only (Redis 7.0 still accepts it); no negative form.
+                    if (!on) return UnknownCommand;
+                    FirstArgs ??= [];
+                    if (!FirstArgs.TryGetValue(parent.Id, out var list)) FirstArgs[parent.Id] = list = [];
+                    if (!list.Any(a => a.Equals(subName, StringComparison.OrdinalIgnoreCase))) list.Add(subName);
+                    return null;
+                }
                 if (subName.Contains('|')) return "Allowing first-arg of a subcommand is not supported";
                 var sub = CommandTable.LookupSub(parent, Encoding.UTF8.GetBytes(subName));
                 if (sub == null) return UnknownCommand;
@@ -454,9 +469,22 @@ public sealed class AclUser
     void FixCommand(CommandDef cmd, AclUser fake, StringBuilder sb)
     {
         bool mine = CanRun(cmd.Id);
-        if (mine == fake.CanRun(cmd.Id)) return;
-        sb.Append(mine ? '+' : '-').Append(cmd.Name).Append(' ');
-        fake.SetCommand(cmd, mine);
+        if (mine != fake.CanRun(cmd.Id))
+        {
+            sb.Append(mine ? '+' : '-').Append(cmd.Name).Append(' ');
+            fake.SetCommand(cmd, mine);
+        }
+        if (!mine && FirstArgs != null && FirstArgs.TryGetValue(cmd.Id, out var args))
+            foreach (var a in args) sb.Append('+').Append(cmd.Name).Append('|').Append(a).Append(' ');
+    }
+
+    /// <summary>True when a first-arg rule allows this call of a command whose bit is off.</summary>
+    public bool FirstArgAllowed(CommandDef cmd, ReadOnlySpan<byte> firstArg)
+    {
+        if (FirstArgs == null || !FirstArgs.TryGetValue(cmd.Id, out var list)) return false;
+        foreach (var a in list)
+            if (System.Text.Ascii.EqualsIgnoreCase(firstArg, a)) return true; // no allocation: bytes against chars
+        return false;
     }
 
     /// <summary>Keys, channels and commands, as ACL LIST prints a permission set.</summary>

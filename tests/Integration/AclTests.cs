@@ -527,4 +527,27 @@ public sealed class AclTests : ServerFixture
         RespAssert.IsError(c.Call("SET", "a", "1"), "NOPERM this user has no permissions to access one of the keys used as arguments");
         RespAssert.IsError(c.Call("LPUSH", "a", "x"), "NOPERM this user has no permissions to run the 'lpush' command");
     }
+
+    [Test]
+    public void FirstArgRules()
+    {
+        RespAssert.IsOk(Call("ACL", "SETUSER", "f", "on", "nopass", "~*", "+select|0", "+select|1", "+SELECT|0", "+get|kk"));
+        Assert.That(Call("ACL", "GETUSER", "f").Items![5].Text, Does.Contain("+select|0 +select|1").And.Contain("+get|kk").And.StartWith("-@all "));
+        RespAssert.IsOk(Call("ACL", "DRYRUN", "f", "select", "0"));
+        RespAssert.IsOk(Call("ACL", "DRYRUN", "f", "GET", "KK"));
+        RespAssert.IsBulk(Call("ACL", "DRYRUN", "f", "select", "2"), "This user has no permissions to run the 'select' command");
+        using (var c = LoginAs("f", "x"))
+        {
+            RespAssert.IsOk(c.Call("SELECT", "1"));
+            RespAssert.IsError(c.Call("SELECT", "2"), "NOPERM this user has no permissions to run the 'select' command");
+        }
+        RespAssert.IsError(Call("ACL", "SETUSER", "f", "-select|0"), "ERR Error in ACL SETUSER modifier '-select|0': Unknown command or category name in ACL");
+        RespAssert.IsOk(Call("ACL", "SETUSER", "g", "+select|0", "-@keyspace"));
+        RespAssert.IsOk(Call("ACL", "SETUSER", "h", "+select|0", "+@connection"));
+        RespAssert.IsOk(Call("ACL", "SETUSER", "i", "+select|0", "-select"));
+        var list = Call("ACL", "LIST").AsStrings();
+        Assert.That(list, Has.Member("user g off resetchannels -@all +select|0"));
+        Assert.That(list, Has.Member("user h off resetchannels -@all +@connection"));
+        Assert.That(list, Has.Member("user i off resetchannels -@all"));
+    }
 }
