@@ -94,11 +94,17 @@ public sealed class Acl
         client.Restricted = !user.Unrestricted;
     }
 
+    /// <summary>Raised (under the ACL lock) after a user's rules changed (SETUSER, requirepass, ACL LOAD
+    /// for the default user): the Pub/Sub side can drop subscriptions the user may no longer have, as
+    /// Redis disconnects such subscribers. Deleted and replaced users' clients are closed instead.</summary>
+    public event Action<AclUser>? UserChanged;
+
     /// <summary>After a user changed: recomputes the flag of its clients. Unauthenticated clients (who
     /// are the default user's) count as authenticated once the default user needs no password, as in
     /// Redis's authRequired().</summary>
     void RefreshClients(AclUser user)
     {
+        UserChanged?.Invoke(user);
         foreach (var client in _server.Clients.Values)
         {
             if (client.AclUser != user) continue;
