@@ -241,20 +241,29 @@ public sealed class SecurityServerTests
     [Test]
     public void HashSeed_IsRandomPerStart()
     {
-        string[] KeyOrder()
+        (string[] Keys, string[] Scan, string[] Fields) Orders()
         {
             using var server = ServerProcess.Start();
             using var c = server.Connect();
+            var hset = new List<string> { "HSET", "h" };
             for (int i = 0; i < 200; i++)
             {
                 RespAssert.IsOk(c.Call("SET", "key:" + i, "v"));
+                hset.Add("field:" + i);
+                hset.Add("v");
             }
-            return c.Call("KEYS", "*").AsStrings()!;
+            RespAssert.IsInteger(c.Call([.. hset]), 200);
+            RespAssert.IsInteger(c.Call("HSET", "h", "long", new string('x', 100)), 1); // a value over 64 bytes: hashtable encoding
+            static string[] Strings(RespValue r) => r.AsStrings().Select(x => x ?? "").ToArray();
+            return (Strings(c.Call("KEYS", "key:*")), Strings(c.Call("SCAN", "0", "MATCH", "key:*", "COUNT", "1000").Items![1]), Strings(c.Call("HKEYS", "h")));
         }
-        var first = KeyOrder();
-        var second = KeyOrder();
-        Assert.That(first, Is.EquivalentTo(second));
-        Assert.That(first, Is.Not.EqualTo(second), "two starts iterate the keyspace in different orders (random hash seed)");
+        var first = Orders();
+        var second = Orders();
+        Assert.That(first.Keys, Is.EquivalentTo(second.Keys));
+        Assert.That(first.Keys, Is.Not.EqualTo(second.Keys), "KEYS: two starts iterate the keyspace in different orders (random hash seed)");
+        Assert.That(first.Scan, Is.Not.EqualTo(second.Scan), "SCAN order differs between starts");
+        Assert.That(first.Fields, Is.EquivalentTo(second.Fields));
+        Assert.That(first.Fields, Is.Not.EqualTo(second.Fields), "a hashtable hash's field order differs between starts");
     }
 
     [Test]
