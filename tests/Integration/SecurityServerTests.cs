@@ -30,12 +30,12 @@ public sealed class SecurityServerTests
         NonLoopbackAddress() ?? throw new IgnoreException("this machine has no non-loopback IPv4 address; ProtectedMode.Denies is covered by the unit tests");
 
     /// <summary>Connects to <paramref name="address"/>, optionally sends <paramref name="send"/>, and reads
-    /// until the server closes the connection or 2 s pass.</summary>
+    /// until the server closes the connection, a full reply line arrives, or 5 s pass.</summary>
     private static (string Text, bool Closed) Exchange(IPAddress address, int port, string? send)
     {
         using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         socket.Connect(new IPEndPoint(address, port));
-        socket.ReceiveTimeout = 2000;
+        socket.ReceiveTimeout = 5000;
         if (send != null)
         {
             socket.Send(Encoding.ASCII.GetBytes(send));
