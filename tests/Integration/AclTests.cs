@@ -550,4 +550,36 @@ public sealed class AclTests : ServerFixture
         Assert.That(list, Has.Member("user h off resetchannels -@all +@connection"));
         Assert.That(list, Has.Member("user i off resetchannels -@all"));
     }
+
+    [Test]
+    [Category(TestTarget.NativeKvOnly)]
+    public void Denials_CountedInInfoStats()
+    {
+        TestTarget.RequireNativeKv(); // acl_access_denied_* appeared in Redis 7.2
+        long Field(string name)
+        {
+            foreach (var line in Call("INFO", "stats").Text!.Split("\r\n"))
+            {
+                if (line.StartsWith(name + ":", StringComparison.Ordinal))
+                {
+                    return long.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+            throw new AssertionException($"INFO stats has no {name}");
+        }
+        long cmd = Field("acl_access_denied_cmd"), key = Field("acl_access_denied_key"), auth = Field("acl_access_denied_auth");
+        RespAssert.IsOk(Call("ACL", "SETUSER", "alice", "on", ">p1", "~k*", "+get", "+eval"));
+        using (var c = LoginAs("alice", "p1"))
+        {
+            RespAssert.IsErrorStartingWith(c.Call("SET", "k", "v"), "NOPERM");
+            RespAssert.IsErrorStartingWith(c.Call("GET", "other"), "NOPERM");
+            RespAssert.IsErrorStartingWith(c.Call("EVAL", "return redis.call('get', 'other')", "0"), "ERR The user executing the script");
+            RespAssert.IsErrorStartingWith(c.Call("AUTH", "alice", "wrong"), "WRONGPASS");
+        }
+        Assert.That(Field("acl_access_denied_cmd"), Is.EqualTo(cmd + 1));
+        Assert.That(Field("acl_access_denied_key"), Is.EqualTo(key + 2));
+        Assert.That(Field("acl_access_denied_auth"), Is.EqualTo(auth + 1));
+        RespAssert.IsOk(Call("CONFIG", "RESETSTAT"));
+        Assert.That(Field("acl_access_denied_key"), Is.EqualTo(0));
+    }
 }
