@@ -69,8 +69,22 @@ public sealed class ServerState : IDisposable
         Store = new Store(config.Databases, config.Hz, startCron);
         Blocking = new BlockingRegistry(this);
         Acl = new Security.Acl(this);
+        Pause = new ClientPause(this);
         ApplyConfig();
     }
+
+    /// <summary>CLIENT PAUSE state; the dispatcher reads Pause.Mode once per command.</summary>
+    public readonly ClientPause Pause;
+    public readonly SlowLog SlowLog = new();
+    public readonly LatencyMonitor Latency = new();
+
+    /// <summary>A command that ran at least this many Stopwatch ticks goes to the slow log and/or the
+    /// latency monitor (the smaller of both thresholds; long.MaxValue when both are off).</summary>
+    public long SlowTicks = long.MaxValue;
+
+    /// <summary>latency-tracking: per-command latency histograms (INFO latencystats).</summary>
+    public bool LatencyTracking;
+    public double[] LatencyPercentiles = [50, 99, 99.9];
 
     /// <summary>maxmemory in bytes (0: no limit) and its policy, read once per command.</summary>
     public long MaxMemory;
@@ -85,6 +99,12 @@ public sealed class ServerState : IDisposable
         EvictionSamples = Config.MaxMemorySamples;
         Keyspace.Shard.LfuEnabled = EvictionPolicy is Keyspace.EvictionPolicy.AllKeysLfu or Keyspace.EvictionPolicy.VolatileLfu;
         Acl.ApplyRequirePass(Config.RequirePass);
+        long slow = Config.SlowlogLogSlowerThan < 0 ? long.MaxValue : Config.SlowlogLogSlowerThan * System.Diagnostics.Stopwatch.Frequency / 1_000_000;
+        long latency = Config.LatencyMonitorThreshold <= 0 ? long.MaxValue : Config.LatencyMonitorThreshold * System.Diagnostics.Stopwatch.Frequency / 1000;
+        SlowTicks = Math.Min(slow, latency);
+        LatencyTracking = Config.LatencyTracking;
+        LatencyPercentiles = Config.LatencyTrackingPercentiles;
+        SlowLog?.Trim(Config.SlowlogMaxLen);
         ConfigChanged?.Invoke();
     }
 

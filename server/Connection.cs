@@ -324,7 +324,14 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             }
             if (_client.SuspendPending)
             {
-                // Where to continue is recorded before parking: the completer may resume at once.
+                // Where to continue is recorded before parking: the completer may resume at once. A
+                // postponed command (CLIENT PAUSE) runs again: continue at its start.
+                if (_client.RetryOnResume)
+                {
+                    _client.RetryOnResume = false;
+                    pos -= consumed;
+                    commands--;
+                }
                 _resumeAt = pos;
                 lock (_sideLock) _parked = true;
                 if (_client.TryPark())

@@ -14,7 +14,8 @@ public sealed class ClientState
     public string LocalAddress = "";
     public readonly long CreatedMs = Clock.UnixMs();
     public long LastInteractionMs = Clock.UnixMs();
-    public string LastCommand = "NULL";
+    /// <summary>The client's last command (CLIENT LIST cmd=), set by the dispatcher: one reference store.</summary>
+    public CommandDef? LastCommand;
 
     /// <summary>The ACL user the client runs as, and whether it has authenticated (Security/Auth.cs).</summary>
     public string User = "default";
@@ -130,4 +131,40 @@ public sealed class ClientState
 
     public long QueryBufferBytes;
     public long OutputBufferBytes;
+
+    // ---------------------------------------------------------------- introspection (CLIENT, HELLO, RESET)
+
+    /// <summary>CLIENT REPLY: whether this client's replies are sent. Checked by the dispatcher once per
+    /// command (one field read); anything but On discards replies as Redis's CLIENT_REPLY_OFF/SKIP.</summary>
+    public ReplyMode ReplyMode;
+
+    /// <summary>CLIENT NO-EVICT on: the client is exempt from client eviction (flag e in CLIENT LIST).</summary>
+    public bool NoEvict;
+
+    /// <summary>CLIENT SETINFO LIB-NAME / LIB-VER.</summary>
+    public string? LibName, LibVer;
+
+    /// <summary>Set with <see cref="Suspended"/> by a handler whose command must run again when the client
+    /// resumes (a client postponed by CLIENT PAUSE): the connection rewinds to the command's start.</summary>
+    public bool RetryOnResume;
+
+    /// <summary>The client's WAIT timer while it waits, so RESET/kill paths can find it (null otherwise).</summary>
+    internal object? WaitState;
+
+    // Fields other areas set for CLIENT LIST (sub, psub, ssub, multi, flags P x d O). Pub/Sub: the
+    // subscription counts; transactions: the queued command count while in MULTI (-1 outside) and
+    // whether a watched key was touched; MONITOR: IsMonitor.
+    public int SubscribedChannels, SubscribedPatterns, SubscribedShardChannels;
+    public int MultiQueued = -1;
+    public bool DirtyCas, IsMonitor;
+}
+
+/// <summary>CLIENT REPLY modes. SkipNext becomes Skip after the CLIENT REPLY SKIP command itself, and Skip
+/// drops the following command's reply, then returns to On.</summary>
+public enum ReplyMode : byte
+{
+    On,
+    Off,
+    SkipNext,
+    Skip,
 }

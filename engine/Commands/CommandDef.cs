@@ -68,6 +68,13 @@ public unsafe sealed class CommandDef
     public long Calls;
     public long Microseconds;
     public long FailedCalls;
+    public long RejectedCalls;
+
+    /// <summary>Latency histogram of this command (Introspection.cs's LatencyHistogram), allocated at its
+    /// first call while latency-tracking is on.</summary>
+    public long[]? Histogram;
+
+    public long[] NewHistogram() => Histogram ??= new long[LatencyHistogram.Buckets];
 
     public CommandDef(string name, int arity, CommandFlags flags, int firstKey, int lastKey, int keyStep,
         delegate*<ref CommandContext, void> handler, string group, string summary, string since = "1.0.0", int numKeysIndex = 0)

@@ -11,6 +11,34 @@ public static unsafe class Dispatcher
     /// <summary>Executes the command in <paramref name="c"/>.Args (at least one argument).</summary>
     public static void Execute(ref CommandContext c)
     {
+        if (c.Client.ReplyMode != ReplyMode.On) ExecuteWithReplyMode(ref c);
+        else ExecuteCommand(ref c);
+    }
+
+    /// <summary>CLIENT REPLY OFF / SKIP: the command runs and its reply (errors included) is dropped, as
+    /// Redis's prepareClientToWrite refuses to queue it. A SKIP covers one command.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static void ExecuteWithReplyMode(ref CommandContext c)
+    {
+        var client = c.Client;
+        if (client.ReplyMode == ReplyMode.SkipNext) client.ReplyMode = ReplyMode.Skip;
+        int mark = c.Reply.Length;
+        ExecuteCommand(ref c);
+        if (client.Suspended) return; // the reply comes later (a postponed or blocked command)
+        switch (client.ReplyMode)
+        {
+            case ReplyMode.Off:
+                c.Reply.Truncate(mark);
+                break;
+            case ReplyMode.Skip:
+                c.Reply.Truncate(mark);
+                client.ReplyMode = ReplyMode.On;
+                break;
+        }
+    }
+
+    static void ExecuteCommand(ref CommandContext c)
+    {
         CommandDef? cmd = CommandTable.Lookup(c.Arg(0));
         // While loading the AOF, original names are accepted as well: entries the server rewrote
         // (SET ... PXAT, PEXPIREAT, DEL) carry them even when rename-command changed the command's name.
@@ -32,11 +60,14 @@ public static unsafe class Dispatcher
         if (!cmd.ArityOk(c.Argc))
         {
             c.Reply.WriteError(Errors.WrongArity(cmd.Name));
+            Interlocked.Increment(ref cmd.RejectedCalls);
             return;
         }
         // Authentication and ACL permissions (NOAUTH, NOPERM), as Redis checks them after arity: one
         // flag test unless the client is unauthenticated or its user is restricted.
         if (c.Client.Restricted && !Security.Acl.CheckOrReply(ref c, cmd)) return;
+        // CLIENT PAUSE: the client waits (its command runs when the pause ends), it is not refused.
+        if (c.Server.Pause.Mode != ClientPause.None && c.Server.Pause.TryPostpone(ref c, cmd)) return;
         ExecuteResolved(ref c, cmd);
     }
 
@@ -56,7 +87,7 @@ public static unsafe class Dispatcher
             && (cmd.Flags & CommandFlags.DenyOom) != 0)
         {
             c.Reply.WriteError(Errors.Oom);
-            Interlocked.Increment(ref cmd.FailedCalls);
+            Interlocked.Increment(ref cmd.RejectedCalls);
             return;
         }
         long errorsBefore = c.Reply.ErrorCount;
@@ -69,6 +100,7 @@ public static unsafe class Dispatcher
             if (c.Reply.ErrorCount != errorsBefore) Interlocked.Increment(ref cmd.FailedCalls);
             return;
         }
+        c.Client.LastCommand = cmd;
         long start = c.Timestamp != 0 ? c.Timestamp : Stopwatch.GetTimestamp();
         // While scripts hold shard locks, a command that needs one of them must not wait behind a
         // script past busy-reply-threshold: the gate answers -BUSY instead (Scripting/ScriptGate.cs).
@@ -84,6 +116,22 @@ public static unsafe class Dispatcher
         Interlocked.Increment(ref cmd.Calls);
         Interlocked.Add(ref cmd.Microseconds, elapsed * 1_000_000 / Stopwatch.Frequency);
         if (c.Reply.ErrorCount != errorsBefore) Interlocked.Increment(ref cmd.FailedCalls);
+        if (server.LatencyTracking) (cmd.Histogram ?? cmd.NewHistogram())[LatencyHistogram.BucketOf(elapsed)]++;
+        if (elapsed >= server.SlowTicks && !c.Client.Suspended) RecordSlow(ref c, cmd, elapsed);
+    }
+
+    /// <summary>A command past slowlog-log-slower-than or latency-monitor-threshold (Redis's call():
+    /// slowlogPushCurrentCommand and latencyAddSampleIfNeeded).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static void RecordSlow(ref CommandContext c, CommandDef cmd, long elapsed)
+    {
+        var config = c.Server.Config;
+        long us = elapsed * 1_000_000 / Stopwatch.Frequency;
+        if (config.SlowlogLogSlowerThan >= 0 && us >= config.SlowlogLogSlowerThan && cmd.Name != "exec")
+            c.Server.SlowLog.Add(ref c, us, config.SlowlogMaxLen);
+        long ms = us / 1000;
+        if (config.LatencyMonitorThreshold > 0 && ms >= config.LatencyMonitorThreshold)
+            c.Server.Latency.Add((cmd.Flags & CommandFlags.Fast) != 0 ? "fast-command" : "command", ms);
     }
 
     /// <summary>Runs the handler; a write command under persistence goes through the AOF write scope.</summary>

@@ -57,59 +57,6 @@ public static unsafe class ServerCommands
         c.Reply.WriteBulk(us % 1_000_000);
     }
 
-    // ---------------------------------------------------------------- CLIENT
-
-    // CLIENT ID
-    public static void ClientId(ref CommandContext c) => c.Reply.WriteInteger(c.Client.Id);
-
-    // CLIENT GETNAME
-    public static void ClientGetName(ref CommandContext c)
-    {
-        if (string.IsNullOrEmpty(c.Client.Name)) c.Reply.WriteNull();
-        else c.Reply.WriteBulk(c.Client.Name);
-    }
-
-    // CLIENT SETNAME connection-name
-    public static void ClientSetName(ref CommandContext c)
-    {
-        foreach (byte b in c.Arg(2))
-        {
-            if (b < '!' || b > '~')
-            {
-                c.Reply.WriteError("ERR Client names cannot contain spaces, newlines or special characters."u8);
-                return;
-            }
-        }
-        c.Client.Name = c.Arg(2).Length == 0 ? null : c.ArgString(2);
-        c.Reply.WriteOk();
-    }
-
-    // CLIENT SETINFO <LIB-NAME libname | LIB-VER libver>
-    public static void ClientSetInfo(ref CommandContext c)
-    {
-        if (!c.ArgIs(2, "LIB-NAME"u8) && !c.ArgIs(2, "LIB-VER"u8))
-        {
-            c.Reply.WriteError("ERR Unrecognized option '" + c.ArgString(2) + "'");
-            return;
-        }
-        c.Reply.WriteOk();
-    }
-
-    // CLIENT LIST
-    public static void ClientList(ref CommandContext c)
-    {
-        var sb = new StringBuilder();
-        foreach (var client in c.Server.Clients.Values.OrderBy(x => x.Id))
-            sb.Append(ClientLine(client, c.NowMs)).Append('\n');
-        c.Reply.WriteBulk(sb.ToString());
-    }
-
-    // CLIENT INFO
-    public static void ClientInfo(ref CommandContext c) => c.Reply.WriteBulk(ClientLine(c.Client, c.NowMs) + "\n");
-
-    internal static string ClientLine(ClientState x, long now) => string.Create(CultureInfo.InvariantCulture,
-        $"id={x.Id} addr={x.Address} laddr={x.LocalAddress} fd=0 name={x.Name} age={(now - x.CreatedMs) / 1000} idle={(now - x.LastInteractionMs) / 1000} flags={(x.BlockedOnKeys ? "b" : "N")} db={x.Db} sub=0 psub=0 ssub=0 multi=-1 qbuf={x.QueryBufferBytes} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={x.OutputBufferBytes} tot-mem=0 events=r cmd={x.LastCommand} user={x.User} redir=-1 resp={x.Protocol}");
-
     // ---------------------------------------------------------------- COMMAND
 
     // COMMAND
@@ -122,12 +69,69 @@ public static unsafe class ServerCommands
     // COMMAND COUNT
     public static void CommandCount(ref CommandContext c) => c.Reply.WriteInteger(CommandTable.All.Count);
 
-    // COMMAND LIST
+    // COMMAND LIST [FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]
+    // Every command and subcommand by its full name ("config|get"), as Redis 7.0 lists them.
     public static void CommandList(ref CommandContext c)
     {
-        c.Reply.WriteArrayHeader(CommandTable.All.Count);
-        foreach (var cmd in CommandTable.All) c.Reply.WriteBulk(cmd.NameBytes);
+        int filter = 0; // 1 module, 2 aclcat, 3 pattern
+        string arg = "";
+        for (int i = 2; i < c.Argc; i++)
+        {
+            if (c.ArgIs(i, "FILTERBY"u8) && c.Argc - 1 - i == 2)
+            {
+                if (c.ArgIs(i + 1, "MODULE"u8)) filter = 1;
+                else if (c.ArgIs(i + 1, "ACLCAT"u8)) filter = 2;
+                else if (c.ArgIs(i + 1, "PATTERN"u8)) filter = 3;
+                else
+                {
+                    c.Reply.WriteError(Errors.Syntax);
+                    return;
+                }
+                arg = c.ArgString(i + 2);
+                i += 2;
+            }
+            else
+            {
+                c.Reply.WriteError(Errors.Syntax);
+                return;
+            }
+        }
+        var names = new List<byte[]>();
+        foreach (var cmd in CommandTable.AllWithSubcommands)
+        {
+            bool keep = filter switch
+            {
+                1 => false, // no modules
+                2 => CommandTable.AclCategories(cmd).Contains(arg.ToLowerInvariant()),
+                3 => Glob.Match(Encoding.UTF8.GetBytes(arg), cmd.NameBytes, ignoreCase: true),
+                _ => true,
+            };
+            if (keep) names.Add(cmd.NameBytes);
+        }
+        c.Reply.WriteArrayHeader(names.Count);
+        foreach (var name in names) c.Reply.WriteBulk(name);
     }
+
+    // COMMAND HELP
+    public static void CommandHelp(ref CommandContext c) => ClientCommands.WriteHelp(c.Reply, "COMMAND",
+    [
+        "(no subcommand)",
+        "    Return details about all Redis commands.",
+        "COUNT",
+        "    Return the total number of commands in this Redis server.",
+        "LIST",
+        "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full Redis command.",
+    ]);
 
     // COMMAND INFO [command-name ...]
     public static void CommandInfo(ref CommandContext c)
@@ -160,17 +164,17 @@ public static unsafe class ServerCommands
         var cats = CommandTable.AclCategories(cmd);
         w.WriteSetHeader(cats.Count);
         foreach (var cat in cats) w.WriteSimpleString(Encoding.ASCII.GetBytes("@" + cat));
-        w.WriteEmptyArray(); // tips
+        w.WriteSetHeader(0); // tips
         // Key specifications in Redis 7's shape: a range from an index for the fixed keys, a "keynum"
         // (count argument, then the keys) for the movable ones.
-        w.WriteArrayHeader((cmd.FirstKey > 0 ? 1 : 0) + (cmd.MovableKeys ? 1 : 0));
+        w.WriteSetHeader((cmd.FirstKey > 0 ? 1 : 0) + (cmd.MovableKeys ? 1 : 0));
         if (cmd.FirstKey > 0)
         {
             int lastKey = cmd.MovableKeys ? 0 : cmd.LastKey < 0 ? cmd.LastKey : cmd.LastKey - cmd.FirstKey;
-            WriteKeySpec(w, cmd.FirstKey, "range", "lastkey", lastKey, "keystep", cmd.KeyStep, "limit", 0);
+            WriteKeySpec(w, cmd.FirstKey, "range", "lastkey", lastKey, "keystep", cmd.KeyStep, "limit", 0, KeySpecFlags(cmd, destination: cmd.MovableKeys));
         }
-        if (cmd.MovableKeys) WriteKeySpec(w, cmd.NumKeysIndex, "keynum", "keynumidx", 0, "firstkey", 1, "keystep", 1);
-        if (cmd.Subcommands == null) w.WriteEmptyArray();
+        if (cmd.MovableKeys) WriteKeySpec(w, cmd.NumKeysIndex, "keynum", "keynumidx", 0, "firstkey", 1, "keystep", 1, KeySpecFlags(cmd, destination: false));
+        if (cmd.Subcommands == null) w.WriteSetHeader(0);
         else
         {
             w.WriteArrayHeader(cmd.Subcommands.Length);
@@ -178,11 +182,22 @@ public static unsafe class ServerCommands
         }
     }
 
-    static void WriteKeySpec(Protocol.RespWriter w, int index, string type, string k1, int v1, string k2, int v2, string k3, int v3)
+    /// <summary>Key-spec flags derived from the row (Redis declares them per key; these are its common
+    /// cases: a read key is RO+access, a written one RW+access+update, a store's destination OW+update).</summary>
+    static string[] KeySpecFlags(CommandDef cmd, bool destination)
+    {
+        if (destination) return ["OW", "update"];
+        if ((cmd.Flags & CommandFlags.Write) != 0) return ["RW", "access", "update"];
+        if ((cmd.Flags & CommandFlags.ReadOnly) != 0) return ["RO", "access"];
+        return [];
+    }
+
+    static void WriteKeySpec(Protocol.RespWriter w, int index, string type, string k1, int v1, string k2, int v2, string k3, int v3, string[] flags)
     {
         w.WriteMapHeader(3);
         w.WriteBulk("flags");
-        w.WriteSetHeader(0);
+        w.WriteSetHeader(flags.Length);
+        foreach (var f in flags) w.WriteSimpleString(Encoding.ASCII.GetBytes(f));
         w.WriteBulk("begin_search");
         w.WriteMapHeader(2);
         w.WriteBulk("type");
@@ -301,6 +316,8 @@ public static unsafe class ServerCommands
     }
 
     // CONFIG SET parameter value [parameter value ...]
+    // Atomic as in Redis 7: every name is checked first; if any value is refused (or the running parts
+    // refuse the result), every parameter of the call gets its previous value back.
     public static void ConfigSet(ref CommandContext c)
     {
         if (c.Argc % 2 != 0)
@@ -308,19 +325,40 @@ public static unsafe class ServerCommands
             c.WrongArity();
             return;
         }
+        var config = c.Server.Config;
+        var names = new List<string>();
         for (int i = 2; i < c.Argc; i += 2)
         {
-            string? err = c.Server.Config.Set(c.ArgString(i), c.ArgString(i + 1));
-            if (err != null)
+            string name = c.ArgString(i);
+            if (config.CheckSettable(name) is { } refused)
             {
-                c.Reply.WriteError(err);
+                c.Reply.WriteError(refused);
                 return;
             }
+            string canonical = Config.ServerConfig.CanonicalName(name)!;
+            if (names.Contains(canonical))
+            {
+                c.Reply.WriteError($"ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter");
+                return;
+            }
+            names.Add(canonical);
         }
-        c.Server.ApplyConfig();
-        if (c.Server.Persistence?.ApplyConfig() is { } failed)
+        var previous = new List<(string Name, string Value)>();
+        foreach (var name in names) previous.Add((name, config.GetValue(name)!));
+        string? error = null;
+        for (int i = 2; i < c.Argc && error == null; i += 2)
+            error = config.Set(c.ArgString(i), c.ArgString(i + 1));
+        if (error == null)
         {
-            c.Reply.WriteError(failed);
+            c.Server.ApplyConfig();
+            error = c.Server.Persistence?.ApplyConfig();
+        }
+        if (error != null)
+        {
+            foreach (var (name, value) in previous) config.Set(name, value);
+            c.Server.ApplyConfig();
+            c.Server.Persistence?.ApplyConfig();
+            c.Reply.WriteError(error);
             return;
         }
         c.Reply.WriteOk();
@@ -335,8 +373,10 @@ public static unsafe class ServerCommands
         s.Acl.DeniedAuth = s.Acl.DeniedCommand = s.Acl.DeniedKey = s.Acl.DeniedChannel = 0;
         foreach (var cmd in CommandTable.AllWithSubcommands)
         {
-            cmd.Calls = cmd.Microseconds = cmd.FailedCalls = 0;
+            cmd.Calls = cmd.Microseconds = cmd.FailedCalls = cmd.RejectedCalls = 0;
+            cmd.Histogram = null;
         }
+        ErrorStats.Reset();
         foreach (var db in c.Store.Databases)
             foreach (var shard in db.Shards)
             {
@@ -346,6 +386,26 @@ public static unsafe class ServerCommands
         c.Reply.WriteOk();
     }
 
+    // CONFIG REWRITE
+    public static void ConfigRewrite(ref CommandContext c)
+    {
+        if (c.Server.Config.Rewrite() is { } error) c.Reply.WriteError(error);
+        else c.Reply.WriteOk();
+    }
+
+    // CONFIG HELP
+    public static void ConfigHelp(ref CommandContext c) => ClientCommands.WriteHelp(c.Reply, "CONFIG",
+    [
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
+    ]);
+
     // ---------------------------------------------------------------- INFO
 
     // INFO [section [section ...]]
@@ -353,7 +413,7 @@ public static unsafe class ServerCommands
     {
         var sections = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         for (int i = 1; i < c.Argc; i++) sections.Add(c.ArgString(i));
-        c.Reply.WriteBulk(InfoText.Build(c.Server, sections));
+        c.Reply.WriteVerbatim(InfoText.Build(c.Server, sections));
     }
 
     // ---------------------------------------------------------------- SHUTDOWN
@@ -392,68 +452,110 @@ public static unsafe class ServerCommands
 /// <summary>The INFO text, section by section, with Redis's field names.</summary>
 public static class InfoText
 {
-    static readonly string[] DefaultSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"];
+    /// <summary>Redis 7.0's sections in its order, with their headers; "default" is the first group
+    /// (Redis's default_sections), "all" adds commandstats and latencystats, "everything" the module
+    /// sections too (NativeKv has none).</summary>
+    static readonly (string Name, string Header, bool Default)[] Sections =
+    [
+        ("server", "Server", true), ("clients", "Clients", true), ("memory", "Memory", true),
+        ("persistence", "Persistence", true), ("stats", "Stats", true), ("replication", "Replication", true),
+        ("cpu", "CPU", true), ("modules", "Modules", true), ("commandstats", "Commandstats", false),
+        ("errorstats", "Errorstats", true), ("latencystats", "Latencystats", false), ("cluster", "Cluster", true),
+        ("keyspace", "Keyspace", true),
+    ];
 
     public static string Build(ServerState s, HashSet<string> requested)
     {
-        bool all = requested.Count == 0 || requested.Contains("all") || requested.Contains("everything") || requested.Contains("default");
         bool everything = requested.Contains("all") || requested.Contains("everything");
+        bool defaults = requested.Count == 0 || requested.Contains("default");
         var sb = new StringBuilder();
-        void Section(string name, Action<StringBuilder> body)
-        {
-            bool wanted = requested.Contains(name) || (all && (DefaultSections.Contains(name) || everything));
-            if (!wanted) return;
-            if (sb.Length > 0) sb.Append("\r\n");
-            sb.Append("# ").Append(char.ToUpperInvariant(name[0])).Append(name[1..]).Append("\r\n");
-            body(sb);
-        }
         var inv = CultureInfo.InvariantCulture;
+        foreach (var (name, header, isDefault) in Sections)
+        {
+            if (!everything && !requested.Contains(name) && !(defaults && isDefault)) continue;
+            if (sb.Length > 0) sb.Append("\r\n");
+            sb.Append("# ").Append(header).Append("\r\n");
+            AppendSection(sb, s, name, inv);
+        }
+        return sb.ToString();
+    }
+
+    static void AppendSection(StringBuilder b, ServerState s, string name, CultureInfo inv)
+    {
         long now = Clock.UnixMs();
         long uptime = (now - s.StartedMs) / 1000;
-        long rss = Memory.OsMemory.ResidentBytes();
-        long used = s.UsedMemory;
-
-        Section("server", b => b.Append(string.Create(inv,
-            $"redis_version:{ServerState.RedisCompatVersion}\r\nnativekv_version:{ServerState.Version}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{RuntimeInformation.OSDescription}\r\narch_bits:{IntPtr.Size * 8}\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\nprocess_id:{Environment.ProcessId}\r\nprocess_supervised:no\r\nrun_id:{s.RunId}\r\ntcp_port:{s.Config.Port}\r\nserver_time_usec:{Clock.UnixUs()}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{uptime / 86400}\r\nhz:{s.Config.Hz}\r\nconfigured_hz:{s.Config.Hz}\r\nlru_clock:{(Clock.LruMs() / 1000) & 0xFFFFFF}\r\nexecutable:{Environment.ProcessPath}\r\nconfig_file:{s.Config.ConfigFile}\r\nio_threads_active:0\r\n")));
-        Section("clients", b => b.Append(string.Create(inv,
-            $"connected_clients:{s.ConnectedClients}\r\ncluster_connections:0\r\nmaxclients:{s.Config.MaxClients}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{s.Blocking.BlockedClients}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n")));
-        Section("memory", b => b.Append(string.Create(inv,
-            $"used_memory:{used}\r\nused_memory_human:{Human(used)}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{Human(rss)}\r\nused_memory_peak:{s.PeakMemory}\r\nused_memory_peak_human:{Human(s.PeakMemory)}\r\nused_memory_dataset:{s.Store.AllocatedBytes}\r\nused_memory_startup:0\r\nallocator_allocated:{used}\r\nmaxmemory:{s.Config.MaxMemory}\r\nmaxmemory_human:{Human(s.Config.MaxMemory)}\r\nmaxmemory_policy:{s.Config.MaxMemoryPolicy}\r\nmem_fragmentation_ratio:{(used > 0 ? (double)rss / used : 0):F2}\r\nmem_allocator:nativekv-slab\r\nlazyfree_pending_objects:0\r\nmanaged_heap_bytes:{GC.GetTotalMemory(false)}\r\nmanaged_committed_bytes:{GC.GetGCMemoryInfo().TotalCommittedBytes}\r\n")
-            + ScriptMemory(s)));
-        Section("persistence", b => b.Append(s.Persistence?.InfoSection() ?? string.Create(inv,
-            $"loading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{s.StartedMs / 1000}\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n")));
-        Section("stats", b =>
+        switch (name)
         {
-            long hits = 0, misses = 0;
-            foreach (var db in s.Store.Databases)
-                foreach (var sh in db.Shards) { hits += sh.Hits; misses += sh.Misses; }
-            b.Append(string.Create(inv,
-                $"total_connections_received:{s.TotalConnections}\r\ntotal_commands_processed:{Volatile.Read(ref s.TotalCommands)}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{s.NetInputBytes}\r\ntotal_net_output_bytes:{s.NetOutputBytes}\r\nrejected_connections:{s.RejectedConnections}\r\nexpired_keys:{s.Store.ExpiredKeys}\r\nevicted_keys:{s.EvictedKeys}\r\nkeyspace_hits:{hits}\r\nkeyspace_misses:{misses}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{s.TotalErrorReplies}\r\nacl_access_denied_auth:{s.Acl.DeniedAuth}\r\nacl_access_denied_cmd:{s.Acl.DeniedCommand}\r\nacl_access_denied_key:{s.Acl.DeniedKey}\r\nacl_access_denied_channel:{s.Acl.DeniedChannel}\r\n"));
-        });
-        Section("replication", b => b.Append("role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:" + s.RunId[..40] + "\r\nmaster_repl_offset:0\r\n"));
-        Section("cpu", b =>
-        {
-            using var p = Process.GetCurrentProcess();
-            b.Append(string.Create(inv, $"used_cpu_sys:{p.PrivilegedProcessorTime.TotalSeconds:F6}\r\nused_cpu_user:{p.UserProcessorTime.TotalSeconds:F6}\r\n"));
-        });
-        Section("commandstats", b =>
-        {
-            foreach (var cmd in CommandTable.AllWithSubcommands)
+            case "server":
+                b.Append(string.Create(inv,
+                    $"redis_version:{ServerState.RedisCompatVersion}\r\nnativekv_version:{ServerState.Version}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{RuntimeInformation.OSDescription}\r\narch_bits:{IntPtr.Size * 8}\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{Environment.ProcessId}\r\nprocess_supervised:no\r\nrun_id:{s.RunId}\r\ntcp_port:{s.Config.Port}\r\nserver_time_usec:{Clock.UnixUs()}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{uptime / 86400}\r\nhz:{s.Config.Hz}\r\nconfigured_hz:{s.Config.Hz}\r\nlru_clock:{(Clock.LruMs() / 1000) & 0xFFFFFF}\r\nexecutable:{Environment.ProcessPath}\r\nconfig_file:{s.Config.ConfigFile}\r\nio_threads_active:0\r\n"));
+                break;
+            case "clients":
+                b.Append(string.Create(inv,
+                    $"connected_clients:{s.ConnectedClients}\r\ncluster_connections:0\r\nmaxclients:{s.Config.MaxClients}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{s.Blocking.BlockedClients + s.Pause.PostponedClients}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n"));
+                break;
+            case "memory":
             {
-                if (cmd.Calls == 0) continue;
-                b.Append(string.Create(inv, $"cmdstat_{cmd.Name}:calls={cmd.Calls},usec={cmd.Microseconds},usec_per_call={(double)cmd.Microseconds / cmd.Calls:F2},rejected_calls=0,failed_calls={cmd.FailedCalls}\r\n"));
+                long rss = Memory.OsMemory.ResidentBytes();
+                long used = s.UsedMemory;
+                long peak = s.PeakMemory;
+                long dataset = s.Store.AllocatedBytes;
+                long total = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+                b.Append(string.Create(inv,
+                    $"used_memory:{used}\r\nused_memory_human:{Human(used)}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{Human(rss)}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{Human(peak)}\r\nused_memory_peak_perc:{(peak > 0 ? 100.0 * used / peak : 0):F2}%\r\nused_memory_overhead:{Math.Max(0, used - dataset)}\r\nused_memory_startup:0\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{(used > 0 ? 100.0 * dataset / used : 0):F2}%\r\nallocator_allocated:{used}\r\nallocator_active:{used}\r\nallocator_resident:{rss}\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{Human(total)}\r\n")
+                    + ScriptMemory(s)
+                    + string.Create(inv,
+                    $"maxmemory:{s.Config.MaxMemory}\r\nmaxmemory_human:{Human(s.Config.MaxMemory)}\r\nmaxmemory_policy:{s.Config.MaxMemoryPolicy}\r\nallocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:1.00\r\nallocator_rss_bytes:0\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{(used > 0 ? (double)rss / used : 0):F2}\r\nmem_fragmentation_bytes:{rss - used}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:0\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:nativekv-slab\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\nmanaged_heap_bytes:{GC.GetTotalMemory(false)}\r\nmanaged_committed_bytes:{GC.GetGCMemoryInfo().TotalCommittedBytes}\r\n"));
+                break;
             }
-        });
-        Section("keyspace", b =>
-        {
-            foreach (var db in s.Store.Databases)
+            case "persistence":
+                b.Append(s.Persistence?.InfoSection() ?? string.Create(inv,
+                    $"loading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{s.StartedMs / 1000}\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n"));
+                break;
+            case "stats":
             {
-                long keys = db.Count;
-                if (keys == 0) continue;
-                b.Append(string.Create(inv, $"db{db.Index}:keys={keys},expires={db.ExpiresCount},avg_ttl=0\r\n"));
+                long hits = 0, misses = 0;
+                foreach (var db in s.Store.Databases)
+                    foreach (var sh in db.Shards) { hits += sh.Hits; misses += sh.Misses; }
+                b.Append(string.Create(inv,
+                    $"total_connections_received:{s.TotalConnections}\r\ntotal_commands_processed:{Volatile.Read(ref s.TotalCommands)}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{s.NetInputBytes}\r\ntotal_net_output_bytes:{s.NetOutputBytes}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{s.RejectedConnections}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{s.Store.ExpiredKeys}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:{s.EvictedKeys}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{hits}\r\nkeyspace_misses:{misses}\r\npubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{s.TotalErrorReplies}\r\nacl_access_denied_auth:{s.Acl.DeniedAuth}\r\nacl_access_denied_cmd:{s.Acl.DeniedCommand}\r\nacl_access_denied_key:{s.Acl.DeniedKey}\r\nacl_access_denied_channel:{s.Acl.DeniedChannel}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n"));
+                break;
             }
-        });
-        return sb.ToString();
+            case "replication":
+                b.Append("role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:" + s.RunId[..40]
+                    + "\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n");
+                break;
+            case "cpu":
+            {
+                using var p = Process.GetCurrentProcess();
+                b.Append(string.Create(inv, $"used_cpu_sys:{p.PrivilegedProcessorTime.TotalSeconds:F6}\r\nused_cpu_user:{p.UserProcessorTime.TotalSeconds:F6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n"));
+                break;
+            }
+            case "commandstats":
+                foreach (var cmd in CommandTable.AllWithSubcommands)
+                {
+                    if (cmd.Calls == 0 && cmd.RejectedCalls == 0) continue;
+                    b.Append(string.Create(inv, $"cmdstat_{cmd.Name}:calls={cmd.Calls},usec={cmd.Microseconds},usec_per_call={(cmd.Calls > 0 ? (double)cmd.Microseconds / cmd.Calls : 0):F2},rejected_calls={cmd.RejectedCalls},failed_calls={cmd.FailedCalls}\r\n"));
+                }
+                break;
+            case "errorstats":
+                ErrorStats.AppendInfo(b);
+                break;
+            case "latencystats":
+                LatencyHistogram.AppendInfo(b, CommandTable.AllWithSubcommands.Where(x => x.Calls > 0), s.LatencyPercentiles);
+                break;
+            case "cluster":
+                b.Append("cluster_enabled:0\r\n");
+                break;
+            case "keyspace":
+                foreach (var db in s.Store.Databases)
+                {
+                    long keys = db.Count;
+                    if (keys == 0) continue;
+                    b.Append(string.Create(inv, $"db{db.Index}:keys={keys},expires={db.ExpiresCount},avg_ttl=0\r\n"));
+                }
+                break;
+        }
     }
 
     /// <summary>The scripting fields of INFO memory (Redis 7.0 names; NativeKv's VMs serve EVAL and

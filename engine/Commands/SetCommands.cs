@@ -279,7 +279,7 @@ public static unsafe class SetCommands
             Entry* e = KeyAccess.LookupRead(shard, key, h, c.NowMs);
             if (e == null)
             {
-                if (withCount) c.Reply.WriteSetHeader(0);
+                if (withCount) c.Reply.WriteArrayHeader(0);
                 else c.Reply.WriteNull();
                 return;
             }
@@ -294,7 +294,7 @@ public static unsafe class SetCommands
             }
             if (l == 0)
             {
-                c.Reply.WriteSetHeader(0);
+                c.Reply.WriteArrayHeader(0);
                 return;
             }
             long size = SetValue.Count(s);
@@ -313,10 +313,10 @@ public static unsafe class SetCommands
             }
             if (l >= size)
             {
-                WriteWholeSet(ref c, shard.Arena, s);
+                WriteWholeSet(ref c, shard.Arena, s, array: true);
                 return;
             }
-            c.Reply.WriteSetHeader(l);
+            c.Reply.WriteArrayHeader(l);
             if (l * SrandmemberSubStrategyMul > size)
             {
                 // Selection sampling while walking: each member is taken with probability needed/left.
@@ -356,20 +356,23 @@ public static unsafe class SetCommands
 
     /// <summary>Replies a whole set the way SUNION of it does: through a fresh set built from an intset,
     /// so an all-integer set comes out sorted.</summary>
-    static void WriteWholeSet(ref CommandContext c, SlabArena arena, SetObject* s)
+    /// <summary>The whole set as a reply: a RESP3 set, or an array (SRANDMEMBER's reply is an array in
+    /// RESP3 too: with a negative count it may repeat members).</summary>
+    static void WriteWholeSet(ref CommandContext c, SlabArena arena, SetObject* s, bool array = false)
     {
         SetObject* u = SetValue.Create(arena, SetValue.EncIntset);
         Span<byte> scratch = stackalloc byte[SetValue.IntScratch];
         long max = MaxIntset(ref c);
         var it = new SetIterator(s, scratch);
         while (it.Next(out var m)) SetValue.Add(arena, u, m, max);
-        WriteSetReply(c.Reply, u);
+        WriteSetReply(c.Reply, u, array);
         SetValue.Free(arena, u);
     }
 
-    static void WriteSetReply(RespWriter w, SetObject* s)
+    static void WriteSetReply(RespWriter w, SetObject* s, bool array = false)
     {
-        w.WriteSetHeader(SetValue.Count(s));
+        if (array) w.WriteArrayHeader(SetValue.Count(s));
+        else w.WriteSetHeader(SetValue.Count(s));
         if (s->Encoding == SetValue.EncIntset)
         {
             for (int i = 0; i < s->IntCount; i++) w.WriteBulk(SetValue.IntAt(s, i));

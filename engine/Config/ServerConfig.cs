@@ -78,10 +78,22 @@ public sealed class ServerConfig
     public long ZsetMaxListpackEntries = 128;
     public long ZsetMaxListpackValue = 64;
 
+    /// <summary>Commands that ran at least this many microseconds go to the slow log (-1: none, 0: all).</summary>
+    public long SlowlogLogSlowerThan = 10000;
+    public int SlowlogMaxLen = 128;
+
+    /// <summary>Events that took at least this many milliseconds go to the latency monitor (0: off).</summary>
+    public long LatencyMonitorThreshold;
+    public bool LatencyTracking = true;
+    public double[] LatencyTrackingPercentiles = [50, 99, 99.9];
+
+    /// <summary>DEBUG is refused unless this is yes (or local, for loopback clients), as in Redis 7.</summary>
+    public string EnableDebugCommand = "no";
+
     sealed record Param(string Name, bool Mutable, Func<ServerConfig, string> Get, Action<ServerConfig, string[]> Set);
 
     static readonly string[] Policies =
-        ["noeviction", "allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-lfu", "allkeys-random", "volatile-random", "volatile-ttl"];
+        ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"]; // Redis's order (its error text lists them so)
 
     static readonly Param[] Params =
     [
@@ -135,6 +147,12 @@ public sealed class ServerConfig
         new("zset-max-listpack-entries", true, c => c.ZsetMaxListpackEntries.ToString(CultureInfo.InvariantCulture), (c, a) => c.ZsetMaxListpackEntries = Long(a, 0, long.MaxValue)),
         new("zset-max-ziplist-entries", true, c => c.ZsetMaxListpackEntries.ToString(CultureInfo.InvariantCulture), (c, a) => c.ZsetMaxListpackEntries = Long(a, 0, long.MaxValue)),
         new("zset-max-listpack-value", true, c => c.ZsetMaxListpackValue.ToString(CultureInfo.InvariantCulture), (c, a) => c.ZsetMaxListpackValue = Long(a, 0, long.MaxValue)),
+        new("slowlog-log-slower-than", true, c => Str(c.SlowlogLogSlowerThan), (c, a) => c.SlowlogLogSlowerThan = Long(a, -1, long.MaxValue)),
+        new("slowlog-max-len", true, c => Str(c.SlowlogMaxLen), (c, a) => c.SlowlogMaxLen = Int(a, 0, int.MaxValue)),
+        new("latency-monitor-threshold", true, c => Str(c.LatencyMonitorThreshold), (c, a) => c.LatencyMonitorThreshold = Long(a, 0, long.MaxValue)),
+        new("latency-tracking", true, c => YesNo(c.LatencyTracking), (c, a) => c.LatencyTracking = Bool(a)),
+        new("latency-tracking-info-percentiles", true, c => string.Join(' ', c.LatencyTrackingPercentiles.Select(p => p.ToString("0.######", CultureInfo.InvariantCulture))), (c, a) => c.LatencyTrackingPercentiles = Percentiles(a)),
+        new("enable-debug-command", false, c => c.EnableDebugCommand, (c, a) => c.EnableDebugCommand = Enum(a, "no", "yes", "local")),
         new("zset-max-ziplist-value", true, c => c.ZsetMaxListpackValue.ToString(CultureInfo.InvariantCulture), (c, a) => c.ZsetMaxListpackValue = Long(a, 0, long.MaxValue)),
     ];
 
@@ -225,6 +243,17 @@ public sealed class ServerConfig
         long v = ParseMemory(Str(a));
         if (v < min) throw new ConfigException($"argument must be a memory value of at least {min} bytes");
         return v;
+    }
+
+    static double[] Percentiles(string[] a)
+    {
+        var values = new double[a.Length];
+        for (int i = 0; i < a.Length; i++)
+        {
+            if (!double.TryParse(a[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]) || values[i] < 0 || values[i] > 100)
+                throw new ConfigException("latency-tracking-info-percentiles has an invalid percentile");
+        }
+        return values;
     }
 
     static string ParseSave(string[] a)
@@ -344,7 +373,7 @@ public sealed class ServerConfig
         if (!p.Mutable) return $"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
         try
         {
-            string[] values = name.Equals("save", StringComparison.OrdinalIgnoreCase) || name.Equals("bind", StringComparison.OrdinalIgnoreCase)
+            string[] values = MultiWord(p.Name)
                 ? value.Split(' ', StringSplitOptions.RemoveEmptyEntries)
                 : [value];
             int maxClientsBefore = MaxClients;
@@ -360,6 +389,126 @@ public sealed class ServerConfig
     }
 
     public bool IsKnown(string name) => Find(name) != null;
+
+    /// <summary>Parameters whose value is a list of words (CONFIG SET takes them space-separated).</summary>
+    static bool MultiWord(string name) => name is "save" or "bind" or "latency-tracking-info-percentiles";
+
+    /// <summary>The canonical name of a parameter (an alias such as hash-max-ziplist-entries names its
+    /// listpack parameter), or null if unknown.</summary>
+    public static string? CanonicalName(string name)
+    {
+        var p = Find(name);
+        if (p == null) return null;
+        return Aliases.TryGetValue(p.Name, out var canonical) ? canonical : p.Name;
+    }
+
+    static readonly Dictionary<string, string> Aliases = new(StringComparer.Ordinal)
+    {
+        ["lua-time-limit"] = "busy-reply-threshold",
+        ["list-max-ziplist-size"] = "list-max-listpack-size",
+        ["hash-max-ziplist-entries"] = "hash-max-listpack-entries",
+        ["hash-max-ziplist-value"] = "hash-max-listpack-value",
+        ["zset-max-ziplist-entries"] = "zset-max-listpack-entries",
+        ["zset-max-ziplist-value"] = "zset-max-listpack-value",
+    };
+
+    /// <summary>The current value of a parameter as CONFIG GET shows it (null if unknown).</summary>
+    public string? GetValue(string name) => Find(name)?.Get(this);
+
+    /// <summary>Checks a CONFIG SET name before anything is changed: null when it may be set.</summary>
+    public string? CheckSettable(string name)
+    {
+        var p = Find(name);
+        if (p == null) return $"ERR Unknown option or number of arguments for CONFIG SET - '{name}'";
+        if (!p.Mutable) return $"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
+        return null;
+    }
+
+    // ---------------------------------------------------------------- CONFIG REWRITE
+
+    /// <summary>Parameters written with quotes (strings; Redis writes them through sdscatrepr).</summary>
+    static bool Quoted(string name) => name is "dir" or "dbfilename" or "appendfilename" or "appenddirname" or "logfile" or "pidfile" or "requirepass";
+
+    /// <summary>
+    /// CONFIG REWRITE, by Redis's rules: every line of the file is kept (comments, blank lines) except
+    /// the directives of known parameters, which are replaced by the parameter's current value (the first
+    /// line of each; later lines of the same parameter are dropped); parameters that differ from their
+    /// default and are not in the file yet are appended after a "# Generated by CONFIG REWRITE" line. The
+    /// file is replaced atomically (temp file, fsync, rename). Returns an error text or null.
+    /// </summary>
+    public string? Rewrite()
+    {
+        if (string.IsNullOrEmpty(ConfigFile)) return "ERR The server is running without a config file";
+        var defaults = new ServerConfig { Dir = Dir };
+        string[] oldLines;
+        try { oldLines = File.Exists(ConfigFile) ? File.ReadAllText(ConfigFile).Split('\n') : []; }
+        catch (Exception e) { return "ERR Rewriting config file: " + e.Message; }
+        if (oldLines.Length > 0 && oldLines[^1].Length == 0) oldLines = oldLines[..^1];
+        const string Signature = "# Generated by CONFIG REWRITE";
+        var written = new HashSet<string>(StringComparer.Ordinal);
+        var output = new List<string>();
+        foreach (string raw in oldLines)
+        {
+            string line = raw.TrimEnd('\r');
+            string trimmed = line.Trim();
+            if (trimmed == Signature) continue; // re-added before the appended block
+            if (trimmed.Length == 0 || trimmed[0] == '#')
+            {
+                output.Add(line);
+                continue;
+            }
+            var words = SplitArgs(trimmed);
+            string? name = words is { Count: > 0 } ? CanonicalName(words[0]) : null;
+            if (name == null)
+            {
+                output.Add(line); // not ours: kept as it is
+                continue;
+            }
+            if (!written.Add(name)) continue; // a later line of a parameter already written
+            output.Add(DirectiveLine(name));
+        }
+        var appended = new List<string>();
+        foreach (var p in Params)
+        {
+            if (Aliases.ContainsKey(p.Name) || written.Contains(p.Name)) continue;
+            if (p.Get(this) == p.Get(defaults) && !(p.Name == "save" && Save.Length == 0 && defaults.Save.Length != 0)) continue;
+            appended.Add(DirectiveLine(p.Name));
+        }
+        if (appended.Count > 0)
+        {
+            while (output.Count > 0 && output[^1].Trim().Length == 0) output.RemoveAt(output.Count - 1);
+            if (output.Count > 0) output.Add("");
+            output.Add(Signature);
+            output.AddRange(appended);
+        }
+        string text = string.Join('\n', output) + "\n";
+        string tmp = ConfigFile + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        try
+        {
+            using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write))
+            {
+                f.Write(Encoding.UTF8.GetBytes(text));
+                f.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, ConfigFile, overwrite: true);
+        }
+        catch (Exception e)
+        {
+            try { File.Delete(tmp); } catch (IOException) { }
+            return "ERR Rewriting config file: " + e.Message;
+        }
+        return null;
+    }
+
+    string DirectiveLine(string name)
+    {
+        string value = Find(name)!.Get(this);
+        if (name == "save" && value.Length == 0) return "save \"\"";
+        if (MultiWord(name) && value.Length > 0) return name + " " + value;
+        if (Quoted(name) || value.Length == 0 || value.Contains(' ') || value.Contains('"'))
+            return name + " \"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+        return name + " " + value;
+    }
 
     /// <summary>Splits a config line like Redis's sdssplitargs (quotes, escapes); null when unbalanced.</summary>
     public static List<string>? SplitArgs(string line)

@@ -91,6 +91,14 @@ public sealed class Store : IDisposable
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
+    /// <summary>DEBUG SET-ACTIVE-EXPIRE: the active expiry cycle runs only while this is true (lazy
+    /// expiry on access is unaffected).</summary>
+    public volatile bool ActiveExpireEnabled = true;
+
+    /// <summary>Set while CLIENT PAUSE is in effect: as Redis, no key is expired actively then, so the
+    /// dataset does not change under a pause meant for a failover.</summary>
+    public volatile bool ExpiryPaused;
+
     /// <summary>One pass of active expiry and background rehash over every shard, within a deadline.</summary>
     public void RunCronOnce(Random rng, long deadlineTicks)
     {
@@ -104,7 +112,7 @@ public sealed class Store : IDisposable
                 try
                 {
                     if (shard.IsRehashing) shard.Rehash(100);
-                    while (shard.ExpiresCount > 0)
+                    while (shard.ExpiresCount > 0 && ActiveExpireEnabled && !ExpiryPaused)
                     {
                         var (sampled, expired) = shard.ActiveExpireRound(now, ExpireSamples, rng);
                         if (sampled == 0 || expired * 100 <= sampled * ExpireRepeatPercent) break;

@@ -121,6 +121,7 @@ public unsafe sealed class RespWriter : IDisposable
         }
         WriteCrLf();
         ErrorCount++;
+        Commands.ErrorStats.Record(s);
     }
 
     public void WriteError(string s)
@@ -213,6 +214,57 @@ public unsafe sealed class RespWriter : IDisposable
     public void WriteSetHeader(long n) => WritePrefixedNumber(Resp3 ? (byte)'~' : (byte)'*', n);
 
     public void WriteEmptyArray() => WriteRaw("*0\r\n"u8);
+
+    /// <summary>A verbatim string (INFO, CLIENT LIST...): RESP3 "=len\r\ntxt:...", RESP2 a bulk string.</summary>
+    public void WriteVerbatim(ReadOnlySpan<byte> text, ReadOnlySpan<byte> format)
+    {
+        if (!Resp3)
+        {
+            WriteBulk(text);
+            return;
+        }
+        Ensure(text.Length + format.Length + Numbers.MaxInt64Chars + 6);
+        _p[_len++] = (byte)'=';
+        _len += Numbers.FormatInt64(text.Length + format.Length + 1, new Span<byte>(_p + _len, Numbers.MaxInt64Chars));
+        WriteCrLf();
+        format.CopyTo(new Span<byte>(_p + _len, format.Length));
+        _len += format.Length;
+        _p[_len++] = (byte)':';
+        text.CopyTo(new Span<byte>(_p + _len, text.Length));
+        _len += text.Length;
+        WriteCrLf();
+    }
+
+    public void WriteVerbatim(string text)
+    {
+        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        WriteVerbatim(bytes, "txt"u8);
+    }
+
+    /// <summary>A boolean: RESP3 "#t"/"#f", RESP2 the integers 1 and 0.</summary>
+    public void WriteBoolean(bool b) => WriteRaw(Resp3 ? (b ? "#t\r\n"u8 : "#f\r\n"u8) : (b ? ":1\r\n"u8 : ":0\r\n"u8));
+
+    /// <summary>A big number (decimal digits): RESP3 "(n", RESP2 a bulk string.</summary>
+    public void WriteBigNumber(ReadOnlySpan<byte> digits)
+    {
+        if (!Resp3)
+        {
+            WriteBulk(digits);
+            return;
+        }
+        Ensure(digits.Length + 3);
+        _p[_len++] = (byte)'(';
+        digits.CopyTo(new Span<byte>(_p + _len, digits.Length));
+        _len += digits.Length;
+        WriteCrLf();
+    }
+
+    /// <summary>An attribute header (RESP3 "|n", n key/value pairs follow, then the reply they describe);
+    /// RESP2 has no attributes: nothing is written and the caller must skip the pairs.</summary>
+    public void WriteAttributeHeader(long n) => WritePrefixedNumber((byte)'|', n);
+
+    /// <summary>A push header (RESP3 ">n"); RESP2 clients get an array.</summary>
+    public void WritePushHeader(long n) => WritePrefixedNumber(Resp3 ? (byte)'>' : (byte)'*', n);
 
     /// <summary>Reserves room for an array header whose length is known later; returns its position.</summary>
     public int BeginDeferredArray()

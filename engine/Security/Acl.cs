@@ -388,7 +388,7 @@ public sealed class Acl
     void AddLogEntry(ClientState client, string reason, string context, string obj, string user)
     {
         long now = Clock.UnixMs();
-        string info = ServerCommands.ClientLine(client, now);
+        string info = ClientCommands.ClientLine(client, now);
         lock (_log)
         {
             // Redis groups an entry with a recent similar one (same reason, context, object, user) within 60 s.

@@ -255,6 +255,22 @@ internal static unsafe class LuaReplies
             return;
         }
         Pop(L, 1);
+        if (RawGetField(L, t, "verbatim_string"u8) == LUA_TTABLE)
+        {
+            int v = lua_gettop(L);
+            if (RawGetField(L, v, "format"u8) == LUA_TSTRING)
+            {
+                if (RawGetField(L, v, "string"u8) == LUA_TSTRING)
+                {
+                    w.WriteVerbatim(ToSpan(L, -1), ToSpan(L, -2));
+                    Pop(L, 3);
+                    return;
+                }
+                Pop(L, 1);
+            }
+            Pop(L, 1);
+        }
+        Pop(L, 1);
         if (RawGetField(L, t, "map"u8) == LUA_TTABLE)
         {
             int map = lua_gettop(L);
