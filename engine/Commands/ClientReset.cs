@@ -14,7 +14,7 @@ public static class ClientReset
         reply.Resp3 = false;
         client.Name = null;
         client.ReplyMode = ReplyMode.On;
-        client.NoEvict = false;
+        // CLIENT NO-EVICT stays, as in Redis 7.0 (7.2 clears it too).
         // The default user; authenticated only if it needs no password (Redis's clientSetDefaultAuth).
         client.User = "default";
         client.Authenticated = string.IsNullOrEmpty(server.Config.RequirePass);

@@ -145,7 +145,7 @@ public static unsafe class ServerCommands
         for (int i = 2; i < c.Argc; i++)
         {
             var cmd = CommandTable.Lookup(c.Arg(i));
-            if (cmd == null) c.Reply.WriteNullArray();
+            if (cmd == null) c.Reply.WriteNull();
             else WriteCommandInfo(c.Reply, cmd);
         }
     }
