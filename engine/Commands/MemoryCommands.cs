@@ -114,11 +114,11 @@ public static unsafe class MemoryCommands
         long used = c.Server.UsedMemory;
         long rss = OsMemory.ResidentBytes();
         string text = used < 5 * 1024 * 1024
-            ? "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting."
+            ? "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n"
             : rss > used * 3 / 2
                 ? $"Sam, I detected a few issues in this NativeKv instance memory implants:\n\n * High fragmentation: RSS is {rss} bytes for {used} bytes of data. MEMORY PURGE gives free pages back to the OS.\n"
-                : "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.";
-        c.Reply.WriteBulk(text);
+                : "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n";
+        c.Reply.WriteVerbatim(text); // RESP3: a verbatim string, as Redis's addReplyVerbatim
     }
 
     // MEMORY MALLOC-STATS
