@@ -79,8 +79,9 @@ public sealed class ClientPause
         get { lock (_gate) return _waiting.Count; }
     }
 
-    /// <summary>Commands a WRITE pause holds: writes and those that may replicate (Redis's CMD_MAY_REPLICATE).</summary>
-    static bool MayChangeData(CommandDef cmd) =>
+    /// <summary>Commands a WRITE pause holds: writes and those that may replicate (Redis's CMD_MAY_REPLICATE).
+    /// Transactions: Redis also holds an EXEC whose queued commands include one of these.</summary>
+    public static bool MayChangeData(CommandDef cmd) =>
         (cmd.Flags & CommandFlags.Write) != 0
         || cmd.Name is "eval" or "evalsha" or "fcall" or "publish" or "spublish" or "pfcount"
             or "script|load" or "script|flush" or "function|load" or "function|delete" or "function|flush" or "function|restore";
