@@ -54,7 +54,7 @@ public static unsafe class ClientCommands
         }
         if (!c.Client.Authenticated && !string.IsNullOrEmpty(c.Server.Config.RequirePass))
         {
-            c.Reply.WriteError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"u8);
+            c.Reply.WriteError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"u8);
             return;
         }
         if (name != 0 && !TrySetName(ref c, name)) return;
