@@ -442,6 +442,23 @@ public sealed unsafe class BlockingRegistry : IDisposable
         if (lsn > w.Client.PendingLsn) w.Client.PendingLsn = lsn;
     }
 
+    /// <summary>
+    /// CLIENT UNBLOCK: ends the client's wait as if it timed out (a null reply), or with Redis's
+    /// -UNBLOCKED error. False when the client is not waiting on keys.
+    /// </summary>
+    public bool Unblock(ClientState client, bool error)
+    {
+        if (client.BlockState is not Waiter w) return false;
+        lock (_gate)
+        {
+            if (!Claim(w, w.Generation)) return false;
+        }
+        if (error) w.Client.Reply!.WriteError("UNBLOCKED client unblocked via CLIENT UNBLOCK"u8);
+        else w.Client.Reply!.WriteNullArray();
+        w.Client.ResumeAfterSuspend();
+        return true;
+    }
+
     // ---------------------------------------------------------------- timeouts
 
     void TimerLoop()

@@ -115,14 +115,22 @@ public static unsafe class ClientCommands
         int _done;
         public Timer? Timer;
 
-        public void Complete()
+        /// <summary>The timeout (or CLIENT UNBLOCK TIMEOUT): no replica acknowledged.</summary>
+        public bool Complete() => Finish(error: false);
+
+        /// <summary>CLIENT UNBLOCK ERROR.</summary>
+        public bool CompleteWithError() => Finish(error: true);
+
+        bool Finish(bool error)
         {
-            if (Interlocked.Exchange(ref _done, 1) != 0) return;
+            if (Interlocked.Exchange(ref _done, 1) != 0) return false;
             Timer?.Dispose();
             client.CancelOnDisconnect = null;
             client.WaitState = null;
-            client.Reply!.WriteInteger(0);
+            if (error) client.Reply!.WriteError("UNBLOCKED client unblocked via CLIENT UNBLOCK"u8);
+            else client.Reply!.WriteInteger(0);
             client.ResumeAfterSuspend();
+            return true;
         }
 
         public bool Cancel()
@@ -457,6 +465,34 @@ public static unsafe class ClientCommands
         c.Reply.WriteOk();
     }
 
+    // CLIENT UNBLOCK client-id [TIMEOUT | ERROR]
+    public static void ClientUnblock(ref CommandContext c)
+    {
+        if (!c.TryArgInt64OrReply(2, out long id)) return;
+        bool error = false;
+        if (c.Argc == 4)
+        {
+            if (c.ArgIs(3, "ERROR"u8)) error = true;
+            else if (!c.ArgIs(3, "TIMEOUT"u8))
+            {
+                c.Reply.WriteError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"u8);
+                return;
+            }
+        }
+        else if (c.Argc > 4)
+        {
+            c.WrongArity();
+            return;
+        }
+        bool done = false;
+        if (c.Server.Clients.TryGetValue(id, out var target) && target != c.Client)
+        {
+            if (target.BlockedOnKeys) done = c.Server.Blocking.Unblock(target, error);
+            else if (target.WaitState is PendingWait wait) done = error ? wait.CompleteWithError() : wait.Complete();
+        }
+        c.Reply.WriteInteger(done ? 1 : 0);
+    }
+
     // CLIENT GETREDIR
     public static void ClientGetRedir(ref CommandContext c) => c.Reply.WriteInteger(-1);
 
@@ -499,6 +535,7 @@ public static unsafe class ClientCommands
         "    * LIB-NAME: the client lib name.", "    * LIB-VER: the client lib version.",
         "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
         "GETREDIR", "    Return the client ID we are redirecting to when tracking is enabled.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
         "TRACKINGINFO", "    Report tracking status for the current connection.",
     ]);
 

@@ -112,6 +112,7 @@ public static unsafe class CommandTable
             Row("client|unpause", 2, Admin | NoScript | Loading | Stale, 0, 0, 0, &ClientCommands.ClientUnpause, "connection", "Resumes processing commands from paused clients.", "6.2.0"),
             Row("client|reply", 3, NoScript | Loading | Stale, 0, 0, 0, &ClientCommands.ClientReply, "connection", "Instructs the server whether to reply to commands.", "3.2.0"),
             Row("client|no-evict", 3, Admin | NoScript | Loading | Stale, 0, 0, 0, &ClientCommands.ClientNoEvict, "connection", "Sets the client eviction mode of the connection.", "7.0.0"),
+            Row("client|unblock", -3, Admin | NoScript | Loading | Stale, 0, 0, 0, &ClientCommands.ClientUnblock, "connection", "Unblocks a client blocked by a blocking command from a different connection.", "5.0.0"),
             Row("client|getredir", 2, NoScript | Loading | Stale, 0, 0, 0, &ClientCommands.ClientGetRedir, "connection", "Returns the client ID to which the connection's tracking notifications are redirected.", "6.0.0"),
             Row("client|trackinginfo", 2, NoScript | Loading | Stale, 0, 0, 0, &ClientCommands.ClientTrackingInfo, "connection", "Returns information about server-assisted client-side caching for the connection.", "6.2.0"),
             Row("client|help", 2, Loading | Stale, 0, 0, 0, &ClientCommands.ClientHelp, "connection", "Returns helpful text about the different subcommands.", "5.0.0")),

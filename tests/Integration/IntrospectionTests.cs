@@ -138,6 +138,7 @@ public sealed partial class IntrospectionTests : ServerFixture
         RespAssert.IsInteger(Call("CLIENT", "KILL", "ADDR", addr), 0);
         // SKIPME yes (the default) spares the caller; TYPE normal kills the others.
         using var c = NewClient();
+        RespAssert.IsSimple(c.Call("PING"), "PONG"); // accepted and registered by the server
         // (At least c: a connection an earlier test closed may not be reaped yet.)
         Assert.That(RespAssert.IsAnyInteger(Call("CLIENT", "KILL", "TYPE", "normal")), Is.GreaterThanOrEqualTo(1));
         Assert.That(c.WaitForClose(TimeSpan.FromSeconds(5)), Is.True);
@@ -188,6 +189,29 @@ public sealed partial class IntrospectionTests : ServerFixture
         RespAssert.IsError(Call("CLIENT", "LIST", "ID", "x"), "ERR Invalid client ID");
         RespAssert.IsError(Call("CLIENT", "LIST", "FOO"), "ERR syntax error");
         Assert.That(Call("CLIENT", "INFO").Text, Does.Contain("cmd=client|info"));
+    }
+
+    [Test]
+    public void ClientUnblock_TimeoutOrError_ForBlockedPopsAndWait()
+    {
+        using var blocked = NewClient();
+        long id = ClientId(blocked);
+        blocked.Send(RawClient.Encode("BLPOP", "nolist", "0"));
+        Assert.That(Eventually(() => Call("CLIENT", "LIST", "ID", Str(id)).Text!.Contains("flags=b"), TimeSpan.FromSeconds(5)), Is.True);
+        RespAssert.IsInteger(Call("CLIENT", "UNBLOCK", Str(id)), 1);
+        RespAssert.IsNullArray(blocked.Read());
+        blocked.Send(RawClient.Encode("BZPOPMIN", "nozset", "0"));
+        Assert.That(Eventually(() => Call("CLIENT", "LIST", "ID", Str(id)).Text!.Contains("flags=b"), TimeSpan.FromSeconds(5)), Is.True);
+        RespAssert.IsInteger(Call("CLIENT", "UNBLOCK", Str(id), "ERROR"), 1);
+        RespAssert.IsError(blocked.Read(), "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        blocked.Send(RawClient.Encode("WAIT", "1", "0"));
+        Assert.That(Eventually(() => Call("CLIENT", "LIST", "ID", Str(id)).Text!.Contains("flags=b"), TimeSpan.FromSeconds(5)), Is.True);
+        RespAssert.IsInteger(Call("CLIENT", "UNBLOCK", Str(id), "TIMEOUT"), 1);
+        RespAssert.IsInteger(blocked.Read(), 0);
+        RespAssert.IsInteger(Call("CLIENT", "UNBLOCK", Str(id)), 0);
+        RespAssert.IsInteger(Call("CLIENT", "UNBLOCK", "999999"), 0);
+        RespAssert.IsError(Call("CLIENT", "UNBLOCK", "x"), "ERR value is not an integer or out of range");
+        RespAssert.IsError(Call("CLIENT", "UNBLOCK", Str(id), "SOON"), "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
     }
 
     [Test]
