@@ -70,6 +70,7 @@ public sealed class ServerState : IDisposable
         Blocking = new BlockingRegistry(this);
         Acl = new Security.Acl(this);
         Pause = new ClientPause(this);
+        Metrics = new InstantaneousMetrics(this, startCron);
         ApplyConfig();
     }
 
@@ -77,6 +78,9 @@ public sealed class ServerState : IDisposable
     public readonly ClientPause Pause;
     public readonly SlowLog SlowLog = new();
     public readonly LatencyMonitor Latency = new();
+
+    /// <summary>INFO's instantaneous rates, sampled every 100 ms (only with the cron: not in unit tests).</summary>
+    public readonly InstantaneousMetrics Metrics;
 
     /// <summary>A command that ran at least this many Stopwatch ticks goes to the slow log and/or the
     /// latency monitor (the smaller of both thresholds; long.MaxValue when both are off).</summary>
@@ -126,6 +130,7 @@ public sealed class ServerState : IDisposable
 
     public void Dispose()
     {
+        Metrics.Dispose();
         Blocking.Dispose();
         Store.Dispose();
     }

@@ -93,6 +93,7 @@ public static unsafe class CommandTable
             Row("command|docs", -2, Loading | Stale, 0, 0, 0, &ServerCommands.CommandDocs, "server", "Returns documentary information about one, multiple or all commands.", "7.0.0"),
             Row("command|list", -2, Loading | Stale, 0, 0, 0, &ServerCommands.CommandList, "server", "Returns a list of command names.", "7.0.0"),
             Row("command|getkeys", -4, Loading | Stale, 0, 0, 0, &ServerCommands.CommandGetKeys, "server", "Extracts the key names from an arbitrary command.", "2.8.13"),
+            Row("command|getkeysandflags", -4, Loading | Stale, 0, 0, 0, &ServerCommands.CommandGetKeysAndFlags, "server", "Extracts the key names and access flags for an arbitrary command.", "7.0.0"),
             Row("command|help", 2, Loading | Stale, 0, 0, 0, &ServerCommands.CommandHelp, "server", "Returns helpful text about the different subcommands.", "5.0.0")),
         Parent("config", -2, None, "server", "A container for server configuration commands.",
             Row("config|get", -3, Admin | NoScript | Loading | Stale, 0, 0, 0, &ServerCommands.ConfigGet, "server", "Returns the effective values of configuration parameters.", "2.0.0"),

@@ -412,3 +412,72 @@ public static class ErrorStats
         foreach (var (k, v) in all) b.Append("errorstat_").Append(k).Append(":count=").Append(v.ToString(CultureInfo.InvariantCulture)).Append("\r\n");
     }
 }
+
+/// <summary>
+/// INFO's instantaneous_ops_per_sec and instantaneous_input/output_kbps, as Redis's trackInstantaneousMetric:
+/// every 100 ms the rate since the previous sample is stored, and INFO shows the mean of the last 16.
+/// </summary>
+public sealed class InstantaneousMetrics : IDisposable
+{
+    const int Samples = 16;
+    const int PeriodMs = 100;
+
+    readonly ServerState _server;
+    readonly long[] _ops = new long[Samples], _input = new long[Samples], _output = new long[Samples];
+    readonly Timer? _timer;
+    int _next;
+    long _lastTicks, _lastOps, _lastInput, _lastOutput;
+
+    public InstantaneousMetrics(ServerState server, bool start)
+    {
+        _server = server;
+        _lastTicks = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (start) _timer = new Timer(_ => Sample(), null, PeriodMs, PeriodMs);
+    }
+
+    void Sample()
+    {
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        long ops = Volatile.Read(ref _server.TotalCommands);
+        long input = Volatile.Read(ref _server.NetInputBytes);
+        long output = Volatile.Read(ref _server.NetOutputBytes);
+        double seconds = (now - _lastTicks) / (double)System.Diagnostics.Stopwatch.Frequency;
+        if (seconds <= 0) return;
+        lock (_ops)
+        {
+            // A counter reset by CONFIG RESETSTAT reads as no traffic for that sample.
+            _ops[_next] = (long)(Math.Max(0, ops - _lastOps) / seconds);
+            _input[_next] = (long)(Math.Max(0, input - _lastInput) / seconds);
+            _output[_next] = (long)(Math.Max(0, output - _lastOutput) / seconds);
+            _next = (_next + 1) % Samples;
+        }
+        _lastTicks = now;
+        _lastOps = ops;
+        _lastInput = input;
+        _lastOutput = output;
+    }
+
+    static long Mean(long[] a)
+    {
+        long sum = 0;
+        foreach (long v in a) sum += v;
+        return sum / a.Length;
+    }
+
+    public long OpsPerSec
+    {
+        get { lock (_ops) return Mean(_ops); }
+    }
+
+    public double InputKbps
+    {
+        get { lock (_ops) return Mean(_input) / 1024.0; }
+    }
+
+    public double OutputKbps
+    {
+        get { lock (_ops) return Mean(_output) / 1024.0; }
+    }
+
+    public void Dispose() => _timer?.Dispose();
+}

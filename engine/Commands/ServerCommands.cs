@@ -131,6 +131,8 @@ public static unsafe class ServerCommands
         "    commands are returned.",
         "GETKEYS <full-command>",
         "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full Redis command.",
     ]);
 
     // COMMAND INFO [command-name ...]
@@ -173,7 +175,7 @@ public static unsafe class ServerCommands
             int lastKey = cmd.MovableKeys ? 0 : cmd.LastKey < 0 ? cmd.LastKey : cmd.LastKey - cmd.FirstKey;
             WriteKeySpec(w, cmd.FirstKey, "range", "lastkey", lastKey, "keystep", cmd.KeyStep, "limit", 0, KeySpecFlags(cmd, destination: cmd.MovableKeys));
         }
-        if (cmd.MovableKeys) WriteKeySpec(w, cmd.NumKeysIndex, "keynum", "keynumidx", 0, "firstkey", 1, "keystep", 1, KeySpecFlags(cmd, destination: false));
+        if (cmd.MovableKeys) WriteKeySpec(w, cmd.NumKeysIndex, "keynum", "keynumidx", 0, "firstkey", 1, "keystep", 1, cmd.FirstKey > 0 ? ["RO", "access"] : KeySpecFlags(cmd, destination: false));
         if (cmd.Subcommands == null) w.WriteSetHeader(0);
         else
         {
@@ -267,7 +269,12 @@ public static unsafe class ServerCommands
     }
 
     // COMMAND GETKEYS command [arg ...]
-    public static void CommandGetKeys(ref CommandContext c)
+    public static void CommandGetKeys(ref CommandContext c) => GetKeys(ref c, withFlags: false);
+
+    // COMMAND GETKEYSANDFLAGS command [arg ...]
+    public static void CommandGetKeysAndFlags(ref CommandContext c) => GetKeys(ref c, withFlags: true);
+
+    static void GetKeys(ref CommandContext c, bool withFlags)
     {
         var cmd = CommandTable.Lookup(c.Arg(2));
         if (cmd == null)
@@ -294,7 +301,22 @@ public static unsafe class ServerCommands
             return;
         }
         c.Reply.WriteArrayHeader(n);
-        for (int i = 0; i < n; i++) c.Reply.WriteBulk(c.Arg(keys[i] + 2));
+        for (int i = 0; i < n; i++)
+        {
+            if (!withFlags)
+            {
+                c.Reply.WriteBulk(c.Arg(keys[i] + 2));
+                continue;
+            }
+            // A movable command's fixed key is its destination (ZUNIONSTORE, SINTERSTORE...), read-only
+            // otherwise; see KeySpecFlags for how the flags are derived.
+            bool destination = cmd.MovableKeys && cmd.FirstKey > 0 && keys[i] == cmd.FirstKey;
+            string[] flags = cmd.MovableKeys && !destination ? ["RO", "access"] : KeySpecFlags(cmd, destination);
+            c.Reply.WriteArrayHeader(2);
+            c.Reply.WriteBulk(c.Arg(keys[i] + 2));
+            c.Reply.WriteSetHeader(flags.Length);
+            foreach (var f in flags) c.Reply.WriteSimpleString(Encoding.ASCII.GetBytes(f));
+        }
     }
 
     // ---------------------------------------------------------------- CONFIG
@@ -518,7 +540,7 @@ public static class InfoText
                 foreach (var db in s.Store.Databases)
                     foreach (var sh in db.Shards) { hits += sh.Hits; misses += sh.Misses; }
                 b.Append(string.Create(inv,
-                    $"total_connections_received:{s.TotalConnections}\r\ntotal_commands_processed:{Volatile.Read(ref s.TotalCommands)}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{s.NetInputBytes}\r\ntotal_net_output_bytes:{s.NetOutputBytes}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{s.RejectedConnections}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{s.Store.ExpiredKeys}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:{s.EvictedKeys}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{hits}\r\nkeyspace_misses:{misses}\r\npubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{s.TotalErrorReplies}\r\nacl_access_denied_auth:{s.Acl.DeniedAuth}\r\nacl_access_denied_cmd:{s.Acl.DeniedCommand}\r\nacl_access_denied_key:{s.Acl.DeniedKey}\r\nacl_access_denied_channel:{s.Acl.DeniedChannel}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n"));
+                    $"total_connections_received:{s.TotalConnections}\r\ntotal_commands_processed:{Volatile.Read(ref s.TotalCommands)}\r\ninstantaneous_ops_per_sec:{s.Metrics.OpsPerSec}\r\ntotal_net_input_bytes:{s.NetInputBytes}\r\ntotal_net_output_bytes:{s.NetOutputBytes}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{s.Metrics.InputKbps:F2}\r\ninstantaneous_output_kbps:{s.Metrics.OutputKbps:F2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{s.RejectedConnections}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{s.Store.ExpiredKeys}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:{s.EvictedKeys}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{hits}\r\nkeyspace_misses:{misses}\r\npubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{s.TotalErrorReplies}\r\nacl_access_denied_auth:{s.Acl.DeniedAuth}\r\nacl_access_denied_cmd:{s.Acl.DeniedCommand}\r\nacl_access_denied_key:{s.Acl.DeniedKey}\r\nacl_access_denied_channel:{s.Acl.DeniedChannel}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n"));
                 break;
             }
             case "replication":

@@ -386,6 +386,18 @@ public sealed partial class IntrospectionTests : ServerFixture
     }
 
     [Test]
+    public void Info_InstantaneousOpsPerSec_FollowsTraffic()
+    {
+        TestTarget.RequireNativeKv(); // Redis's 100 ms cron samples the same way; its timing is its own
+        var sw = Stopwatch.StartNew();
+        while (sw.ElapsedMilliseconds < 600) Call("PING");
+        string stats = Call("INFO", "stats").Text!;
+        long ops = long.Parse(Regex.Match(stats, @"instantaneous_ops_per_sec:(\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.That(ops, Is.GreaterThan(0), stats);
+        Assert.That(stats, Does.Match(@"instantaneous_input_kbps:\d+\.\d\d\r\n"));
+    }
+
+    [Test]
     public void Info_Resp3_IsAVerbatimString()
     {
         using var c = new Resp3Client(Server.Port);
