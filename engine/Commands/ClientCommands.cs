@@ -106,7 +106,7 @@ public static unsafe class ClientCommands
         client.Suspended = true;
         client.WaitState = wait;
         client.CancelOnDisconnect = wait.Cancel;
-        if (timeoutMs > 0) wait.Timer = new Timer(_ => wait.Complete(), null, timeoutMs, Timeout.Infinite);
+        if (timeoutMs > 0) wait.Arm(DeadlineMs(timeoutMs));
     }
 
     /// <summary>A WAIT in progress: completed once, by its timer or cancelled by a disconnect.</summary>
@@ -114,6 +114,23 @@ public static unsafe class ClientCommands
     {
         int _done;
         public Timer? Timer;
+        long _deadlineMs;
+
+        /// <summary>Completes the wait at <paramref name="deadlineMs"/> (Unix ms). A timer fires at most
+        /// every 2^31 ms, so a longer wait re-arms itself until its deadline.</summary>
+        public void Arm(long deadlineMs)
+        {
+            _deadlineMs = deadlineMs;
+            Timer = new Timer(_ => OnTimer(), null, Timeout.Infinite, Timeout.Infinite);
+            OnTimer();
+        }
+
+        void OnTimer()
+        {
+            long left = _deadlineMs - Clock.UnixMs();
+            if (left <= 0) Complete();
+            else Timer?.Change(Math.Min(left, int.MaxValue), Timeout.Infinite);
+        }
 
         /// <summary>The timeout (or CLIENT UNBLOCK TIMEOUT): no replica acknowledged.</summary>
         public bool Complete() => Finish(error: false);
@@ -158,6 +175,13 @@ public static unsafe class ClientCommands
             return false;
         }
         return true;
+    }
+
+    /// <summary>Now plus <paramref name="ms"/>, saturated: Redis 7.0 takes any non-negative timeout.</summary>
+    static long DeadlineMs(long ms)
+    {
+        long now = Clock.UnixMs();
+        return ms > long.MaxValue - now ? long.MaxValue : now + ms;
     }
 
     // ROLE
@@ -425,7 +449,7 @@ public static unsafe class ClientCommands
             return;
         }
         if (!TryTimeoutOrReply(ref c, 2, out long ms)) return;
-        c.Server.Pause.Pause(Clock.UnixMs() + ms, mode);
+        c.Server.Pause.Pause(DeadlineMs(ms), mode);
         c.Reply.WriteOk();
     }
 

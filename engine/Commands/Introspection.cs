@@ -39,7 +39,7 @@ public sealed class ClientPause
             if (endMs > _endMs) _endMs = endMs;
             _server.Store.ExpiryPaused = true;
             _timer ??= new Timer(_ => Expire(), null, Timeout.Infinite, Timeout.Infinite);
-            _timer.Change(Math.Max(0, _endMs - Clock.UnixMs()), Timeout.Infinite);
+            _timer.Change(Math.Clamp(_endMs - Clock.UnixMs(), 0, int.MaxValue), Timeout.Infinite);
         }
     }
 
@@ -50,7 +50,7 @@ public sealed class ClientPause
             long left = _endMs - Clock.UnixMs();
             if (left > 0)
             {
-                _timer?.Change(left, Timeout.Infinite);
+                _timer?.Change(Math.Min(left, int.MaxValue), Timeout.Infinite); // re-armed until the end
                 return;
             }
         }

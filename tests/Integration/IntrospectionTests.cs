@@ -41,7 +41,7 @@ public sealed partial class IntrospectionTests : ServerFixture
     {
         RespAssert.IsOk(Call("SET", "k", "v"));
         using var other = NewClient();
-        RespAssert.IsOk(Call("CLIENT", "PAUSE", "100000", "WRITE"));
+        RespAssert.IsOk(Call("CLIENT", "PAUSE", "5000000000", "WRITE")); // past a timer's 2^31 ms range
         try
         {
             RespAssert.IsBulk(other.Call("GET", "k"), "v"); // not held
@@ -88,7 +88,7 @@ public sealed partial class IntrospectionTests : ServerFixture
         using var other = NewClient();
         RespAssert.IsOk(Call("CLIENT", "PAUSE", "100000", "WRITE"));
         other.Send(RawClient.Encode("SET", "k", "v"));
-        Thread.Sleep(200);
+        Assert.That(Eventually(() => BlockedClients() == 1, TimeSpan.FromSeconds(5)), Is.True, "the write was not postponed");
         RespAssert.IsNil(Call("GET", "k"));
         var sw = Stopwatch.StartNew();
         RespAssert.IsOk(Call("CLIENT", "UNPAUSE"));
@@ -96,6 +96,9 @@ public sealed partial class IntrospectionTests : ServerFixture
         Assert.That(sw.ElapsedMilliseconds, Is.LessThan(2000));
         RespAssert.IsBulk(Call("GET", "k"), "v");
     }
+
+    private long BlockedClients() =>
+        long.Parse(Regex.Match(Call("INFO", "clients").Text!, @"blocked_clients:(\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
 
     [Test]
     public void ClientPause_Errors()
@@ -112,9 +115,9 @@ public sealed partial class IntrospectionTests : ServerFixture
         RespAssert.IsOk(Call("CLIENT", "PAUSE", "100000", "WRITE"));
         var gone = NewClient();
         gone.Send(RawClient.Encode("SET", "gone", "1"));
-        Thread.Sleep(100);
+        Assert.That(Eventually(() => BlockedClients() == 1, TimeSpan.FromSeconds(5)), Is.True, "the write was not postponed");
         gone.Dispose();
-        Thread.Sleep(100);
+        Assert.That(Eventually(() => BlockedClients() == 0, TimeSpan.FromSeconds(5)), Is.True, "the gone client stayed postponed");
         RespAssert.IsOk(Call("CLIENT", "UNPAUSE"));
         Thread.Sleep(100);
         // A client that left while postponed is freed: its command never runs.
@@ -204,7 +207,7 @@ public sealed partial class IntrospectionTests : ServerFixture
         Assert.That(Eventually(() => Call("CLIENT", "LIST", "ID", Str(id)).Text!.Contains("flags=b"), TimeSpan.FromSeconds(5)), Is.True);
         RespAssert.IsInteger(Call("CLIENT", "UNBLOCK", Str(id), "ERROR"), 1);
         RespAssert.IsError(blocked.Read(), "UNBLOCKED client unblocked via CLIENT UNBLOCK");
-        blocked.Send(RawClient.Encode("WAIT", "1", "0"));
+        blocked.Send(RawClient.Encode("WAIT", "1", "5000000000")); // past a timer's 2^31 ms range
         Assert.That(Eventually(() => Call("CLIENT", "LIST", "ID", Str(id)).Text!.Contains("flags=b"), TimeSpan.FromSeconds(5)), Is.True);
         RespAssert.IsInteger(Call("CLIENT", "UNBLOCK", Str(id), "TIMEOUT"), 1);
         RespAssert.IsInteger(blocked.Read(), 0);
@@ -250,8 +253,7 @@ public sealed partial class IntrospectionTests : ServerFixture
         // WAIT 1 0 waits forever; the client can still leave.
         var waiter = NewClient();
         waiter.Send(RawClient.Encode("WAIT", "1", "0"));
-        Thread.Sleep(100);
-        Assert.That(Call("CLIENT", "LIST").Text, Does.Contain("cmd=wait"));
+        Assert.That(Eventually(() => Call("CLIENT", "LIST").Text!.Contains("cmd=wait"), TimeSpan.FromSeconds(5)), Is.True, "no client in WAIT");
         waiter.Dispose();
         Assert.That(Eventually(() => !Call("CLIENT", "LIST").Text!.Contains("cmd=wait"), TimeSpan.FromSeconds(5)), Is.True, "a gone WAIT client stayed listed");
     }
