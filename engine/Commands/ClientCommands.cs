@@ -303,15 +303,16 @@ public static unsafe class ClientCommands
         _ => null,
     };
 
-    static string ClientType(ClientState x) =>
-        x.IsMonitor ? "replica" : x.SubscribedChannels + x.SubscribedPatterns + x.SubscribedShardChannels > 0 ? "pubsub" : "normal";
+    static bool Subscribed(ClientState x) => x.InPubSub || x.SubscribedChannels + x.SubscribedPatterns + x.SubscribedShardChannels > 0;
+
+    static string ClientType(ClientState x) => x.IsMonitor ? "replica" : Subscribed(x) ? "pubsub" : "normal";
 
     /// <summary>Redis's flag letters, in its order.</summary>
     static string Flags(ClientState x)
     {
         var f = new StringBuilder();
         if (x.IsMonitor) f.Append('O');
-        if (x.SubscribedChannels + x.SubscribedPatterns + x.SubscribedShardChannels > 0) f.Append('P');
+        if (Subscribed(x)) f.Append('P');
         if (x.MultiQueued >= 0) f.Append('x');
         if (x.BlockedOnKeys || x.WaitState != null) f.Append('b');
         if (x.DirtyCas) f.Append('d');
