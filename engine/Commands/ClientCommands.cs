@@ -314,7 +314,7 @@ public static unsafe class ClientCommands
         if (x.IsMonitor) f.Append('O');
         if (Subscribed(x)) f.Append('P');
         if (x.MultiQueued >= 0) f.Append('x');
-        if (x.BlockedOnKeys || x.WaitState != null) f.Append('b');
+        if (x.BlockedOnKeys || x.WaitState != null || x.Postponed) f.Append('b');
         if (x.DirtyCas) f.Append('d');
         if (x.CloseAfterReply) f.Append('c');
         if (x.NoEvict) f.Append('e');

@@ -148,6 +148,9 @@ public sealed class ClientState
     /// resumes (a client postponed by CLIENT PAUSE): the connection rewinds to the command's start.</summary>
     public bool RetryOnResume;
 
+    /// <summary>True while CLIENT PAUSE holds the client's command (flag b in CLIENT LIST, as Redis).</summary>
+    public volatile bool Postponed;
+
     /// <summary>The client's WAIT timer while it waits, so RESET/kill paths can find it (null otherwise).</summary>
     internal object? WaitState;
 

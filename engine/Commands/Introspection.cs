@@ -69,7 +69,11 @@ public sealed class ClientPause
             _server.Store.ExpiryPaused = false;
             resume = [.. _waiting];
             _waiting.Clear();
-            foreach (var client in resume) client.CancelOnDisconnect = null;
+            foreach (var client in resume)
+            {
+                client.CancelOnDisconnect = null;
+                client.Postponed = false;
+            }
         }
         foreach (var client in resume) client.ResumeAfterSuspend();
     }
@@ -105,6 +109,7 @@ public sealed class ClientPause
                 return false;
             }
             _waiting.Add(client);
+            client.Postponed = true;
             Func<bool>? cancel = null;
             cancel = () =>
             {
@@ -112,6 +117,7 @@ public sealed class ClientPause
                 {
                     if (client.CancelOnDisconnect != cancel || !_waiting.Remove(client)) return false;
                     client.CancelOnDisconnect = null;
+                    client.Postponed = false;
                 }
                 client.Kill?.Invoke();
                 client.ResumeAfterSuspend();

@@ -89,6 +89,8 @@ public sealed partial class IntrospectionTests : ServerFixture
         RespAssert.IsOk(Call("CLIENT", "PAUSE", "100000", "WRITE"));
         other.Send(RawClient.Encode("SET", "k", "v"));
         Assert.That(Eventually(() => BlockedClients() == 1, TimeSpan.FromSeconds(5)), Is.True, "the write was not postponed");
+        Assert.That(Call("CLIENT", "LIST", "ID", Str(ClientId(Client))).Text, Does.Contain("flags=N"));
+        Assert.That(Call("CLIENT", "LIST").Text, Does.Contain("flags=b"));
         RespAssert.IsNil(Call("GET", "k"));
         var sw = Stopwatch.StartNew();
         RespAssert.IsOk(Call("CLIENT", "UNPAUSE"));
