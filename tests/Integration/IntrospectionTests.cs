@@ -327,6 +327,51 @@ public sealed partial class IntrospectionTests : ServerFixture
         }
     }
 
+    [Test]
+    public void ConfigRewrite_EveryParameterSurvivesARestart()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "nkv-rewrite-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        string conf = Path.Combine(dir, "all.conf");
+        int port = ServerProcess.FreePort();
+        File.WriteAllText(conf, $"port {port}\n");
+        try
+        {
+            Dictionary<string, string> before;
+            // The server's dir is this test's directory (a harness temp dir would be gone at the restart).
+            var options = new ServerOptions { ConfigFile = conf, DefaultArgs = false, Port = port, UseTempDir = false, ExtraArgs = ["--dir", dir] };
+            using (var server = ServerProcess.Start(options))
+            {
+                using var c = server.Connect();
+                RespAssert.IsOk(c.Call("CONFIG", "SET", "save", "", "slowlog-max-len", "7",
+                    "latency-tracking-info-percentiles", "50 99.5", "maxmemory", "1gb", "hz", "20"));
+                RespAssert.IsOk(c.Call("CONFIG", "REWRITE"));
+                before = ToMap(c.Call("CONFIG", "GET", "*"));
+                server.Stop();
+            }
+            using var again = ServerProcess.Start(options);
+            using var c2 = again.Connect();
+            var after = ToMap(c2.Call("CONFIG", "GET", "*"));
+            var changed = before.Where(kv => after.GetValueOrDefault(kv.Key) != kv.Value).Select(kv => $"{kv.Key}: '{kv.Value}' -> '{after.GetValueOrDefault(kv.Key)}'").ToList();
+            Assert.That(changed, Is.Empty, File.ReadAllText(conf));
+            Assert.That(after["slowlog-max-len"], Is.EqualTo("7"));
+            Assert.That(after["save"], Is.EqualTo(""));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static Dictionary<string, string> ToMap(RespValue r)
+    {
+        var items = r.AsStrings();
+        var map = new Dictionary<string, string>();
+        for (int i = 0; i + 1 < items.Length; i += 2) map[items[i]!] = items[i + 1]!;
+        return map;
+    }
+
+    // ---- INFO ----
     // ---- INFO ----
 
     private static List<string> Headers(string info) => [.. info.Split("\r\n").Where(l => l.StartsWith('#'))];
