@@ -79,6 +79,9 @@ public sealed class ServerState : IDisposable
     public readonly SlowLog SlowLog = new();
     public readonly LatencyMonitor Latency = new();
 
+    /// <summary>Clients waiting in WAIT (counted in INFO's blocked_clients, as Redis).</summary>
+    public int WaitingClients;
+
     /// <summary>INFO's instantaneous rates, sampled every 100 ms (only with the cron: not in unit tests).</summary>
     public readonly InstantaneousMetrics Metrics;
 

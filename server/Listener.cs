@@ -212,14 +212,14 @@ public sealed class Listener
     }
 
     /// <summary>Stops accepting, waits (bounded) for batches in flight to be answered (not for clients
-    /// blocked in BLPOP and the like), then closes every client.</summary>
+    /// blocked in BLPOP and the like, held by CLIENT PAUSE or waiting in WAIT), then closes every client.</summary>
     public void Stop(TimeSpan grace)
     {
         _stopping = true;
         _cron?.Dispose();
         foreach (var s in _sockets) s.Close();
         var deadline = DateTime.UtcNow + grace;
-        while (DateTime.UtcNow < deadline && _connections.Keys.Any(c => c.Busy && !c.Client.BlockedOnKeys)) Thread.Sleep(5);
+        while (DateTime.UtcNow < deadline && _connections.Keys.Any(c => c.Busy && !c.Client.BlockedOnKeys && !c.Client.Postponed && !c.Client.InWait)) Thread.Sleep(5);
         foreach (var c in _connections.Keys) c.Kill();
     }
 }

@@ -102,7 +102,8 @@ public static unsafe class ClientCommands
             return;
         }
         var client = c.Client;
-        var wait = new PendingWait(client);
+        var wait = new PendingWait(client, c.Server);
+        Interlocked.Increment(ref c.Server.WaitingClients);
         client.Suspended = true;
         client.WaitState = wait;
         client.CancelOnDisconnect = wait.Cancel;
@@ -110,7 +111,7 @@ public static unsafe class ClientCommands
     }
 
     /// <summary>A WAIT in progress: completed once, by its timer or cancelled by a disconnect.</summary>
-    sealed class PendingWait(ClientState client)
+    sealed class PendingWait(ClientState client, ServerState server)
     {
         int _done;
         public Timer? Timer;
@@ -142,6 +143,7 @@ public static unsafe class ClientCommands
         {
             if (Interlocked.Exchange(ref _done, 1) != 0) return false;
             Timer?.Dispose();
+            Interlocked.Decrement(ref server.WaitingClients);
             client.CancelOnDisconnect = null;
             client.WaitState = null;
             if (error) client.Reply!.WriteError("UNBLOCKED client unblocked via CLIENT UNBLOCK"u8);
@@ -154,6 +156,7 @@ public static unsafe class ClientCommands
         {
             if (Interlocked.Exchange(ref _done, 1) != 0) return false;
             Timer?.Dispose();
+            Interlocked.Decrement(ref server.WaitingClients);
             client.WaitState = null;
             client.Kill?.Invoke();
             client.ResumeAfterSuspend();

@@ -154,6 +154,9 @@ public sealed class ClientState
     /// <summary>The client's WAIT timer while it waits, so RESET/kill paths can find it (null otherwise).</summary>
     internal object? WaitState;
 
+    /// <summary>True while the client waits in WAIT.</summary>
+    public bool InWait => WaitState != null;
+
     // Fields other areas set for CLIENT LIST (sub, psub, ssub, multi, flags P x d O). Pub/Sub: the
     // subscription counts; transactions: the queued command count while in MULTI (-1 outside) and
     // whether a watched key was touched; MONITOR: IsMonitor.

@@ -514,7 +514,7 @@ public static class InfoText
                 break;
             case "clients":
                 b.Append(string.Create(inv,
-                    $"connected_clients:{s.ConnectedClients}\r\ncluster_connections:0\r\nmaxclients:{s.Config.MaxClients}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{s.Blocking.BlockedClients + s.Pause.PostponedClients}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n"));
+                    $"connected_clients:{s.ConnectedClients}\r\ncluster_connections:0\r\nmaxclients:{s.Config.MaxClients}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{s.Blocking.BlockedClients + s.Pause.PostponedClients + Volatile.Read(ref s.WaitingClients)}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n"));
                 break;
             case "memory":
             {

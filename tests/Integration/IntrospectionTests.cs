@@ -126,6 +126,22 @@ public sealed partial class IntrospectionTests : ServerFixture
         RespAssert.IsInteger(Call("EXISTS", "gone"), 0);
     }
 
+    [Test]
+    public void Shutdown_DoesNotWaitForPausedOrWaitingClients()
+    {
+        using var server = ServerProcess.Start(new ServerOptions());
+        using var admin = server.Connect();
+        using var waiting = server.Connect();
+        using var paused = server.Connect();
+        waiting.Send(RawClient.Encode("WAIT", "1", "0"));
+        RespAssert.IsOk(admin.Call("CLIENT", "PAUSE", "100000", "WRITE"));
+        paused.Send(RawClient.Encode("SET", "k", "v"));
+        Assert.That(Eventually(() => admin.Call("INFO", "clients").Text!.Contains("blocked_clients:2"), TimeSpan.FromSeconds(5)), Is.True);
+        var sw = Stopwatch.StartNew();
+        server.Stop(TimeSpan.FromSeconds(10));
+        Assert.That(sw.ElapsedMilliseconds, Is.LessThan(1800), "shutdown waited for held clients");
+    }
+
     // ---- CLIENT KILL / LIST / NO-EVICT ----
 
     [Test]
