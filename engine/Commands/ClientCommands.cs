@@ -422,7 +422,13 @@ public static unsafe class ClientCommands
                 if (skipMe) continue;
                 killSelf = true;
             }
-            else x.Kill?.Invoke();
+            else
+            {
+                x.Kill?.Invoke();
+                // Gone from CLIENT LIST and INFO at once, as Redis frees it synchronously (the connection
+                // releases its buffers on its own thread a moment later).
+                c.Server.Clients.TryRemove(x.Id, out _);
+            }
             killed++;
         }
         if (c.Argc == 3)

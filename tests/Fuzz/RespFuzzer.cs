@@ -15,12 +15,15 @@ public sealed class RespFuzzer
     /// <summary>
     /// Commands the fuzzer never sends: they stop or reconfigure the server (SHUTDOWN, CONFIG, DEBUG,
     /// ACL, CLIENT PAUSE/KILL), reach other hosts (REPLICAOF, MIGRATE), flood one connection with
-    /// everyone's traffic (MONITOR), or write snapshots (SAVE and friends: slow, and not what is tested).
+    /// everyone's traffic (MONITOR), or write snapshots (SAVE and friends: slow, and not what is tested);
+    /// HELLO would switch the connection to RESP3 replies the fuzzer does not parse, and WAIT with
+    /// replicas to wait for and timeout 0 blocks forever (no replica ever acknowledges).
     /// </summary>
     public static readonly HashSet<string> Excluded = new(StringComparer.OrdinalIgnoreCase)
     {
         "shutdown", "config", "debug", "acl", "client", "monitor", "replicaof", "slaveof", "migrate", "sync", "psync",
         "failover", "module", "save", "bgsave", "bgrewriteaof", "cluster", "readonly", "readwrite", "quit", "reset",
+        "hello", "wait",
     };
 
     /// <summary>Commands whose negative count means "that many replies, repeats allowed": Redis answers
