@@ -52,9 +52,9 @@ public static unsafe class ClientCommands
             c.Reply.WriteError(error ?? "WRONGPASS invalid username-password pair or user is disabled.");
             return;
         }
-        if (!c.Client.Authenticated && !string.IsNullOrEmpty(c.Server.Config.RequirePass))
+        if (!c.Client.Authenticated)
         {
-            c.Reply.WriteError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"u8);
+            c.Reply.WriteError(Security.Acl.HelloNoAuth);
             return;
         }
         if (name != 0 && !TrySetName(ref c, name)) return;
@@ -367,10 +367,7 @@ public static unsafe class ClientCommands
                 else if (c.ArgIs(i, "USER"u8) && more)
                 {
                     user = c.ArgString(i + 1);
-                    // Without the ACL's user list here, a user is known when it is default or some
-                    // client runs as it (the ACL work may replace this with its own lookup).
-                    string name = user;
-                    if (name != "default" && !c.Server.Clients.Values.Any(x => x.User == name))
+                    if (c.Server.Acl.GetUser(user) == null)
                     {
                         c.Reply.WriteError("ERR No such user '" + user + "'");
                         return;

@@ -16,8 +16,7 @@ public static class ClientReset
         client.ReplyMode = ReplyMode.On;
         // CLIENT NO-EVICT stays, as in Redis 7.0 (7.2 clears it too).
         // The default user; authenticated only if it needs no password (Redis's clientSetDefaultAuth).
-        client.User = "default";
-        client.Authenticated = string.IsNullOrEmpty(server.Config.RequirePass);
+        server.Acl.InitClient(client);
         // Hooks of the other areas go here (MULTI discard + UNWATCH, unsubscribe all, MONITOR off).
     }
 }

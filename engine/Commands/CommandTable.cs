@@ -119,7 +119,7 @@ public static unsafe class CommandTable
             Row("client|help", 2, Loading | Stale, 0, 0, 0, &ClientCommands.ClientHelp, "connection", "Returns helpful text about the different subcommands.", "5.0.0")),
         Row("hello", -1, NoScript | Loading | Stale | Fast | NoAuth, 0, 0, 0, &ClientCommands.Hello, "connection", "Handshakes with the Redis server.", "6.0.0"),
         Row("reset", 1, NoScript | Loading | Stale | Fast | NoAuth, 0, 0, 0, &ClientCommands.Reset, "connection", "Resets the connection.", "6.2.0"),
-        Row("wait", 3, NoScript, 0, 0, 0, &ClientCommands.Wait, "generic", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", "3.0.0"),
+        Row("wait", 3, NoScript, 0, 0, 0, &ClientCommands.Wait, "connection", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", "3.0.0"),
         Row("role", 1, NoScript | Loading | Stale | Fast, 0, 0, 0, &ClientCommands.Role, "server", "Returns the replication role.", "2.8.12"),
     ];
 

@@ -50,6 +50,8 @@ public static class AclCategories
         ["command|docs"] = ["connection"],
         ["command|list"] = ["connection"],
         ["command|getkeys"] = ["connection"],
+        ["command|getkeysandflags"] = ["connection"],
+        ["command|help"] = ["connection"],
     };
 
     /// <summary>The category bits of one row (Redis 7's categories for the same command).</summary>
