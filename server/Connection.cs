@@ -240,6 +240,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             return;
         }
         TakeSideBytes();
+        DropSuspendedReply();
         if (!ProcessInput(_resumeAt))
         {
             AfterPark();
@@ -341,6 +342,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
                 }
                 // The completer finished before we parked: go on, with anything a watch set aside.
                 TakeSideBytes();
+                DropSuspendedReply();
             }
         }
         if (pos > 0 && !suspended)
@@ -463,6 +465,16 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         if (n == 0) return false;
         _sideLen += n;
         return true;
+    }
+
+    /// <summary>On resume: CLIENT REPLY OFF/SKIP covered the suspended command, so the reply its completer
+    /// wrote (from the recorded length on) is not sent.</summary>
+    void DropSuspendedReply()
+    {
+        int from = _client.DropReplyFrom;
+        if (from < 0) return;
+        _client.DropReplyFrom = -1;
+        if (from <= _out.Length) _out.Truncate(from);
     }
 
     /// <summary>On resume: ends the parked state and appends the bytes set aside to the receive buffer.</summary>

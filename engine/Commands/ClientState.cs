@@ -138,6 +138,11 @@ public sealed class ClientState
     /// command (one field read); anything but On discards replies as Redis's CLIENT_REPLY_OFF/SKIP.</summary>
     public ReplyMode ReplyMode;
 
+    /// <summary>Set when CLIENT REPLY OFF/SKIP covers a command that suspended (a blocking pop, WAIT): the
+    /// reply writer's length before it; the connection drops what the completer wrote from there on
+    /// when it resumes. -1 otherwise.</summary>
+    public int DropReplyFrom = -1;
+
     /// <summary>CLIENT NO-EVICT on: the client is exempt from client eviction (flag e in CLIENT LIST).</summary>
     public bool NoEvict;
 

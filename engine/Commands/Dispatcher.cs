@@ -24,7 +24,17 @@ public static unsafe class Dispatcher
         if (client.ReplyMode == ReplyMode.SkipNext) client.ReplyMode = ReplyMode.Skip;
         int mark = c.Reply.Length;
         ExecuteCommand(ref c);
-        if (client.Suspended) return; // the reply comes later (a postponed or blocked command)
+        if (client.Suspended)
+        {
+            // The reply comes later. A postponed command (CLIENT PAUSE) or one moved to the thread pool
+            // runs again and is judged then; for a blocked one, the connection drops the completer's reply.
+            if (!client.RetryOnResume && !client.ContinueOnThreadPool && client.ReplyMode is ReplyMode.Off or ReplyMode.Skip)
+            {
+                client.DropReplyFrom = mark;
+                if (client.ReplyMode == ReplyMode.Skip) client.ReplyMode = ReplyMode.On;
+            }
+            return;
+        }
         switch (client.ReplyMode)
         {
             case ReplyMode.Off:

@@ -34,6 +34,24 @@ public sealed partial class IntrospectionTests : ServerFixture
         RespAssert.IsError(Call("CLIENT", "REPLY", "MAYBE"), "ERR syntax error");
     }
 
+    [Test]
+    public void ClientReply_CoversCommandsThatBlock()
+    {
+        // OFF: a blocking pop that times out, and one served by another client, send nothing.
+        Client.Send([.. RawClient.Encode("CLIENT", "REPLY", "OFF"), .. RawClient.Encode("BLPOP", "nolist", "0.1")]);
+        Thread.Sleep(300);
+        using var pusher = NewClient();
+        Client.Send(RawClient.Encode("BLPOP", "list", "0"));
+        Assert.That(Eventually(() => pusher.Call("INFO", "clients").Text!.Contains("blocked_clients:1"), TimeSpan.FromSeconds(5)), Is.True, "BLPOP did not block");
+        RespAssert.IsInteger(pusher.Call("RPUSH", "list", "x"), 1);
+        Client.Send(RawClient.Encode("CLIENT", "REPLY", "ON"));
+        RespAssert.IsOk(Client.Read());
+        // SKIP: the blocked command's reply is the one skipped; the next one comes.
+        Client.Send([.. RawClient.Encode("CLIENT", "REPLY", "SKIP"), .. RawClient.Encode("BLPOP", "nolist", "0.1"), .. RawClient.Encode("PING")]);
+        RespAssert.IsSimple(Client.Read(), "PONG");
+        RespAssert.IsInteger(Call("LLEN", "list"), 0);
+    }
+
     // ---- CLIENT PAUSE / UNPAUSE ----
 
     [Test]
