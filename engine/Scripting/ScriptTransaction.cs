@@ -135,7 +135,11 @@ public sealed unsafe class ScriptTransaction : IDisposable
 
     // Registry state, read by other threads (gate, SCRIPT KILL).
     volatile int _running;
-    long _startTimestamp;          // Environment.TickCount64 when the script started running (0 while acquiring)
+    long _startTimestamp;          // MonotonicMs() when the script started running (0 while acquiring)
+
+    // Precise monotonic milliseconds: Environment.TickCount64 is the coarse clock on Linux (4 ms steps),
+    // which let -BUSY come a few ms before busy-reply-threshold.
+    static long MonotonicMs() => System.Diagnostics.Stopwatch.GetTimestamp() / (System.Diagnostics.Stopwatch.Frequency / 1000);
     long _timeMs;                  // Unix ms every command of the script sees
     long _generation;
     long _killGeneration = -1;
@@ -195,7 +199,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
         get
         {
             long start = Volatile.Read(ref _startTimestamp);
-            return start == 0 ? 0 : Environment.TickCount64 - start;
+            return start == 0 ? 0 : MonotonicMs() - start;
         }
     }
 
@@ -253,7 +257,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
             End();
             return acquired == AcquireResult.Busy ? BeginResult.Busy : BeginResult.WouldWait;
         }
-        Volatile.Write(ref _startTimestamp, Math.Max(1, Environment.TickCount64));
+        Volatile.Write(ref _startTimestamp, Math.Max(1, MonotonicMs()));
         _timeMs = caller.NowMs;
         return BeginResult.Started;
     }
@@ -276,7 +280,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
             End();
             return false;
         }
-        Volatile.Write(ref _startTimestamp, Math.Max(1, Environment.TickCount64));
+        Volatile.Write(ref _startTimestamp, Math.Max(1, MonotonicMs()));
         return true;
     }
 

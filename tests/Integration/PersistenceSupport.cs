@@ -35,7 +35,7 @@ public sealed class DataDir : IDisposable
     /// <summary>The files the AOF manifest lists, in order (base first).</summary>
     public List<(string Name, string Type)> ManifestFiles()
     {
-        var manifest = Directory.GetFiles(AofDir, "*.manifest").Single();
+        var manifest = ManifestPath;
         var result = new List<(string, string)>();
         foreach (var line in System.IO.File.ReadAllLines(manifest))
         {
@@ -48,7 +48,9 @@ public sealed class DataDir : IDisposable
     /// <summary>The last incremental AOF file (where new writes go).</summary>
     public string LastIncrFile() => System.IO.Path.Combine(AofDir, ManifestFiles().Last(f => f.Type == "i").Name);
 
-    public string ManifestPath => Directory.GetFiles(AofDir, "*.manifest").Single();
+    /// <summary>The manifest; a temp-*.manifest left by a kill -9 during a manifest rewrite is not it (the
+    /// loader ignores it, as Redis's does).</summary>
+    public string ManifestPath => Directory.GetFiles(AofDir, "*.manifest").Single(f => !System.IO.Path.GetFileName(f).StartsWith("temp-", StringComparison.Ordinal));
 
     /// <summary>Copies the whole directory (to keep a pristine copy of files a test damages).</summary>
     public void CopyTo(string target)
