@@ -17,6 +17,9 @@ public sealed class ServerState : IDisposable
 
     /// <summary>Clients blocked in BLPOP and friends, and the keys that may wake them.</summary>
     public readonly BlockingRegistry Blocking;
+
+    /// <summary>Channels, patterns, shard channels and MONITOR clients (PubSub/PubSubHub.cs).</summary>
+    public readonly PubSub.PubSubHub PubSub = new();
     public readonly ConcurrentDictionary<long, ClientState> Clients = new();
     public readonly long StartedMs = Clock.UnixMs();
     public readonly string RunId = Convert.ToHexString(Guid.NewGuid().ToByteArray()).ToLowerInvariant() + Convert.ToHexString(BitConverter.GetBytes(Environment.TickCount64)).ToLowerInvariant()[..8];
@@ -112,6 +115,11 @@ public sealed class ServerState : IDisposable
         LatencyTracking = Config.LatencyTracking;
         LatencyPercentiles = Config.LatencyTrackingPercentiles;
         SlowLog?.Trim(Config.SlowlogMaxLen);
+        global::NativeKv.Engine.PubSub.KeyspaceEvents.Hub = PubSub;
+        global::NativeKv.Engine.PubSub.KeyspaceEvents.Flags = Config.NotifyKeyspaceEvents;
+        global::NativeKv.Engine.PubSub.OutputLimits.Normal = Config.OutputLimitNormal;
+        global::NativeKv.Engine.PubSub.OutputLimits.Replica = Config.OutputLimitReplica;
+        global::NativeKv.Engine.PubSub.OutputLimits.PubSub = Config.OutputLimitPubSub;
         ConfigChanged?.Invoke();
     }
 

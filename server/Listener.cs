@@ -83,7 +83,8 @@ public sealed class Listener
     /// <summary>
     /// Closes clients idle for more than `timeout` seconds, as Redis's clientsCronHandleTimeout: not
     /// clients blocked in a command (BLPOP...) or suspended for one (a script, an fsync), and not
-    /// Pub/Sub subscribers (<see cref="NativeKv.Engine.Commands.ClientState.InPubSub"/>).
+    /// Pub/Sub subscribers (<see cref="NativeKv.Engine.Commands.ClientState.InPubSub"/>) nor MONITOR clients
+    /// (Redis flags them as replicas, which the cron skips).
     /// </summary>
     void ClientsCron()
     {
@@ -95,7 +96,7 @@ public sealed class Listener
         foreach (var c in _connections.Keys)
         {
             var client = c.Client;
-            if (client.BlockedOnKeys || client.Suspended || client.InPubSub || c.Busy) continue;
+            if (client.BlockedOnKeys || client.Suspended || client.InPubSub || client.IsMonitor || c.Busy) continue;
             if (now - client.LastInteractionMs <= limit) continue;
             Log.Verbose("Closing idle client");
             c.Kill();

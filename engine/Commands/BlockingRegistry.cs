@@ -24,6 +24,7 @@ using NativeKv.Engine.Keyspace;
 using NativeKv.Engine.Types;
 using ValueType = NativeKv.Engine.Keyspace.ValueType;
 
+using Ev = NativeKv.Engine.PubSub.KeyspaceEvents;
 namespace NativeKv.Engine.Commands;
 
 public enum BlockKind : byte
@@ -390,7 +391,12 @@ public sealed unsafe class BlockingRegistry : IDisposable
                 reply.WriteError(Errors.WrongType);
                 return ServeResult.Served;
             }
+            bool moveEmptied = e != de && ListCommands.ListOf(e)->Count == 1;
             ListCommands.MoveOne(shard, e, dstShard, de, dest, hd, req.FromLeft, req.ToLeft, _server.Config.ListMaxListpackSize, reply);
+            if (de == null) Ev.Notify(Ev.New, "new"u8, dest, kw.Db);
+            Ev.Notify(Ev.List, req.ToLeft ? "lpush"u8 : "rpush"u8, dest, kw.Db);
+            Ev.Notify(Ev.List, req.FromLeft ? "lpop"u8 : "rpop"u8, key, kw.Db);
+            if (moveEmptied) Ev.Notify(Ev.Generic, "del"u8, key, kw.Db);
             // The AOF logs what was done (as LMOVE), and the client's reply waits for that entry under
             // appendfsync always (Redis propagates a served BLMOVE as LMOVE).
             var pm = Persistence.Propagation.BeginAlso(5);
@@ -412,8 +418,11 @@ public sealed unsafe class BlockingRegistry : IDisposable
         {
             case BlockKind.ZPop:
             case BlockKind.ZMPop:
+                bool zEmptied = (req.Kind == BlockKind.ZPop ? 1 : req.Count) >= ZSetValue.Of(e)->Length;
                 ZSetCommands.PopAndReply(reply, shard, e, key, req.Max, req.Kind == BlockKind.ZPop ? 1 : req.Count,
                     emitKey: true, nested: req.Kind == BlockKind.ZMPop);
+                Ev.Notify(Ev.ZSet, req.Max ? "zpopmax"u8 : "zpopmin"u8, key, kw.Db);
+                if (zEmptied) Ev.Notify(Ev.Generic, "del"u8, key, kw.Db);
                 // Logged as ZPOPMIN/ZPOPMAX with the count, as Redis propagates a served blocking zset pop.
                 p = Persistence.Propagation.BeginAlso(3);
                 p.WriteBulk(req.Max ? "ZPOPMAX"u8 : "ZPOPMIN"u8);
@@ -423,8 +432,11 @@ public sealed unsafe class BlockingRegistry : IDisposable
             default:
                 reply.WriteArrayHeader(2);
                 reply.WriteBulk(key);
+                bool lEmptied = (req.Kind == BlockKind.Pop ? 1 : req.Count) >= ListCommands.ListOf(e)->Count;
                 if (req.Kind == BlockKind.Pop) ListCommands.PopOne(shard, e, req.FromLeft, reply);
                 else ListCommands.PopMany(shard, e, req.FromLeft, req.Count, reply);
+                Ev.Notify(Ev.List, req.FromLeft ? "lpop"u8 : "rpop"u8, key, kw.Db);
+                if (lEmptied) Ev.Notify(Ev.Generic, "del"u8, key, kw.Db);
                 // Logged as LPOP/RPOP (with BLMPOP's count), as Redis propagates a served blocking pop.
                 p = Persistence.Propagation.BeginAlso(req.Kind == BlockKind.Pop ? 2 : 3);
                 p.WriteBulk(req.FromLeft ? "LPOP"u8 : "RPOP"u8);

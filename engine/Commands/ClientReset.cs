@@ -17,6 +17,8 @@ public static class ClientReset
         // CLIENT NO-EVICT stays, as in Redis 7.0 (7.2 clears it too).
         // The default user; authenticated only if it needs no password (Redis's clientSetDefaultAuth).
         server.Acl.InitClient(client);
-        // Hooks of the other areas go here (MULTI discard + UNWATCH, unsubscribe all, MONITOR off).
+        // Pub/Sub: every subscription dropped, MONITOR off (the push queue stays: it costs nothing idle).
+        server.PubSub.RemoveClient(client);
+        // Hooks of the other areas go here (MULTI discard + UNWATCH).
     }
 }

@@ -125,9 +125,6 @@ public sealed class ClientState
     /// connection holds the batch's replies until the log is durable up to it (0: nothing to wait for).</summary>
     public long PendingLsn;
 
-    /// <summary>Subscribed to anything (Redis's CLIENT_PUBSUB), set by Pub/Sub: the `timeout` cron never
-    /// closes such a client for being idle.</summary>
-    public bool InPubSub;
 
     public long QueryBufferBytes;
     public long OutputBufferBytes;
@@ -167,7 +164,22 @@ public sealed class ClientState
     // whether a watched key was touched; MONITOR: IsMonitor.
     public int SubscribedChannels, SubscribedPatterns, SubscribedShardChannels;
     public int MultiQueued = -1;
-    public bool DirtyCas, IsMonitor;
+    public bool DirtyCas, IsMonitor; // IsMonitor: never closed by `timeout` (Redis's replica-flagged monitors)
+
+    /// <summary>Set by the network layer: opens the client's out-of-band output (pub/sub messages,
+    /// MONITOR lines). Called on the client's own I/O path, by the first SUBSCRIBE or MONITOR.</summary>
+    public Func<PubSub.PushSink?>? OpenPush;
+
+    /// <summary>The out-of-band output, once opened (see <see cref="OpenPush"/>).</summary>
+    public PubSub.PushSink? Push;
+
+    /// <summary>The client's channels, patterns and shard channels (null until its first SUBSCRIBE).</summary>
+    public PubSub.PubSubClient? PubSub;
+
+    /// <summary>Subscribed to anything (Redis's CLIENT_PUBSUB): in RESP2 only the subscriber-mode commands
+    /// may run, the client is in the pubsub output-limit class (CLIENT LIST flag P), and the `timeout` cron
+    /// never closes it for being idle.</summary>
+    public bool InPubSub;
 }
 
 /// <summary>CLIENT REPLY modes. SkipNext becomes Skip after the CLIENT REPLY SKIP command itself, and Skip

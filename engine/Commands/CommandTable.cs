@@ -138,6 +138,7 @@ public static unsafe class CommandTable
         .. Persistence.PersistenceCommands.Rows,
         .. AclCommands.Rows,
         .. IntrospectionCommands.Rows,
+        .. PubSubCommands.Rows,
     ];
 
     /// <summary>

@@ -78,6 +78,11 @@ public static unsafe class Dispatcher
         if (c.Client.Restricted && !Security.Acl.CheckOrReply(ref c, cmd)) return;
         // CLIENT PAUSE: the client waits (its command runs when the pause ends), it is not refused.
         if (c.Server.Pause.Mode != ClientPause.None && c.Server.Pause.TryPostpone(ref c, cmd)) return;
+        if (c.Client.InPubSub && !c.Reply.Resp3 && !PubSubCommands.AllowedWhileSubscribed(cmd))
+        {
+            c.Reply.WriteError($"ERR Can't execute '{cmd.Name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+            return;
+        }
         ExecuteResolved(ref c, cmd);
     }
 
@@ -108,6 +113,7 @@ public static unsafe class Dispatcher
             cmd.Handler(ref c);
             Interlocked.Increment(ref cmd.Calls);
             if (c.Reply.ErrorCount != errorsBefore) Interlocked.Increment(ref cmd.FailedCalls);
+            if (server.PubSub.MonitorCount != 0) FeedMonitors(ref c, cmd);
             return;
         }
         c.Client.LastCommand = cmd;
@@ -128,6 +134,17 @@ public static unsafe class Dispatcher
         if (c.Reply.ErrorCount != errorsBefore) Interlocked.Increment(ref cmd.FailedCalls);
         if (server.LatencyTracking) (cmd.Histogram ?? cmd.NewHistogram())[LatencyHistogram.BucketOf(elapsed)]++;
         if (elapsed >= server.SlowTicks && !c.Client.Suspended) RecordSlow(ref c, cmd, elapsed);
+        if (server.PubSub.MonitorCount != 0) FeedMonitors(ref c, cmd);
+    }
+
+    /// <summary>MONITOR: every command but admin ones (and those flagged skip-monitor), not while loading.</summary>
+    static void FeedMonitors(ref CommandContext c, CommandDef cmd)
+    {
+        // Not for a command that will run again from the thread pool (a script's inline attempt). EVAL
+        // and FCALL are flagged skip-monitor as in Redis, which shows them itself, before their calls.
+        if ((cmd.Flags & CommandFlags.Admin) != 0 || ((cmd.Flags & CommandFlags.SkipMonitor) != 0 && cmd.Group != "scripting")
+            || c.Server.Store.Loading || c.Client.ContinueOnThreadPool) return;
+        c.Server.PubSub.FeedMonitors(ref c);
     }
 
     /// <summary>A command past slowlog-log-slower-than or latency-monitor-threshold (Redis's call():

@@ -7,6 +7,7 @@ using NativeKv.Engine.Protocol;
 using NativeKv.Engine.Types;
 using ValueType = NativeKv.Engine.Keyspace.ValueType;
 
+using Ev = NativeKv.Engine.PubSub.KeyspaceEvents;
 namespace NativeKv.Engine.Commands;
 
 public static unsafe class HashCommands
@@ -90,10 +91,15 @@ public static unsafe class HashCommands
         using (shard.Lock.EnterScope())
         {
             if (!LookupWriteHash(ref c, shard, key, h, out Entry* e)) return;
-            if (e == null) e = CreateHash(shard, key, h);
+            if (e == null)
+            {
+                e = CreateHash(shard, key, h);
+                Ev.NotifyNew(ref c, key);
+            }
             long created = 0;
             for (int i = 2; i < c.Argc; i += 2)
                 if (Set(c.Server, shard, e, c.Arg(i), c.Arg(i + 1))) created++;
+            Ev.Notify(ref c, Ev.Hash, "hset"u8, key);
             if (replyOk) c.Reply.WriteOk();
             else c.Reply.WriteInteger(created);
         }
@@ -112,8 +118,13 @@ public static unsafe class HashCommands
                 c.Reply.WriteInteger(0);
                 return;
             }
-            if (e == null) e = CreateHash(shard, key, h);
+            if (e == null)
+            {
+                e = CreateHash(shard, key, h);
+                Ev.NotifyNew(ref c, key);
+            }
             Set(c.Server, shard, e, c.Arg(2), c.Arg(3));
+            Ev.Notify(ref c, Ev.Hash, "hset"u8, key);
             c.Reply.WriteInteger(1);
         }
     }
@@ -127,6 +138,7 @@ public static unsafe class HashCommands
         {
             if (!LookupWriteHash(ref c, shard, key, h, out Entry* e)) return;
             long deleted = 0;
+            bool emptied = false;
             if (e != null)
             {
                 for (int i = 2; i < c.Argc; i++)
@@ -136,10 +148,13 @@ public static unsafe class HashCommands
                     if (HashValue.Length(e) == 0)
                     {
                         shard.Delete(e);
+                        emptied = true;
                         break;
                     }
                 }
             }
+            if (deleted > 0) Ev.Notify(ref c, Ev.Hash, "hdel"u8, key);
+            if (emptied) Ev.Notify(ref c, Ev.Generic, "del"u8, key);
             c.Reply.WriteInteger(deleted);
         }
     }
@@ -165,10 +180,15 @@ public static unsafe class HashCommands
                 return;
             }
             value += incr;
-            if (e == null) e = CreateHash(shard, key, h);
+            if (e == null)
+            {
+                e = CreateHash(shard, key, h);
+                Ev.NotifyNew(ref c, key);
+            }
             Span<byte> text = stackalloc byte[Numbers.MaxInt64Chars];
             int n = Numbers.FormatInt64(value, text);
             Set(c.Server, shard, e, c.Arg(2), text[..n]);
+            Ev.Notify(ref c, Ev.Hash, "hincrby"u8, key);
             c.Reply.WriteInteger(value);
         }
     }
@@ -217,9 +237,14 @@ public static unsafe class HashCommands
                 n = Numbers.FormatHumanDecimal(dc + di, text);
             else
                 n = Numbers.FormatHumanDouble(result, text);
-            if (e == null) e = CreateHash(shard, key, h);
+            if (e == null)
+            {
+                e = CreateHash(shard, key, h);
+                Ev.NotifyNew(ref c, key);
+            }
             // The stored value is copied before the entry changes, since it may point into the hash.
             Set(c.Server, shard, e, c.Arg(2), text[..n]);
+            Ev.Notify(ref c, Ev.Hash, "hincrbyfloat"u8, key);
             // Logged as the resulting value (Redis propagates HINCRBYFLOAT as HSET): float rounding
             // must not differ between the run and a replay.
             var p = c.Propagate(4);

@@ -4,6 +4,7 @@ using NativeKv.Engine.Keyspace;
 using NativeKv.Engine.Protocol;
 using ValueType = NativeKv.Engine.Keyspace.ValueType;
 
+using Ev = NativeKv.Engine.PubSub.KeyspaceEvents;
 namespace NativeKv.Engine.Commands;
 
 public static unsafe class KeyCommands
@@ -24,6 +25,7 @@ public static unsafe class KeyCommands
             if (e == null) continue;
             shard.Delete(e);
             deleted++;
+            Ev.Notify(ref c, Ev.Generic, "del"u8, key);
         }
         c.Dirty += deleted;
         c.Reply.WriteInteger(deleted);
@@ -143,6 +145,7 @@ public static unsafe class KeyCommands
                 var d = c.Propagate(2);
                 d.WriteBulk("DEL"u8);
                 d.WriteBulk(key);
+                Ev.Notify(ref c, Ev.Generic, "del"u8, key);
             }
             else
             {
@@ -152,6 +155,7 @@ public static unsafe class KeyCommands
                 p.WriteBulk("PEXPIREAT"u8);
                 p.WriteBulk(key);
                 p.WriteBulk(when);
+                Ev.Notify(ref c, Ev.Generic, "expire"u8, key);
             }
             c.Reply.WriteInteger(1);
         }
@@ -202,7 +206,11 @@ public static unsafe class KeyCommands
         {
             Entry* e = KeyAccess.LookupWrite(shard, key, h, c.NowMs);
             bool cleared = e != null && shard.ClearExpire(e);
-            if (cleared) c.Dirty++;
+            if (cleared)
+            {
+                c.Dirty++;
+                Ev.Notify(ref c, Ev.Generic, "persist"u8, key);
+            }
             c.Reply.WriteInteger(cleared ? 1 : 0);
         }
     }
@@ -249,6 +257,9 @@ public static unsafe class KeyCommands
         srcShard.Delete(e);
         if (n->Type is ValueType.List or ValueType.ZSet) c.Server.Blocking.SignalKeyReady(c.Client.Db, dst);
         c.Dirty++;
+        Ev.NotifyNew(ref c, dst);
+        Ev.Notify(ref c, Ev.Generic, "rename_from"u8, src);
+        Ev.Notify(ref c, Ev.Generic, "rename_to"u8, dst);
         if (nx) c.Reply.WriteInteger(1);
         else c.Reply.WriteOk();
     }
@@ -336,6 +347,8 @@ public static unsafe class KeyCommands
         Entry* n = CopyEntry(srcShard, e, dstShard, dst, hd);
         if (n->Type is ValueType.List or ValueType.ZSet) c.Server.Blocking.SignalKeyReady(dbIndex, dst);
         c.Dirty++;
+        Ev.Notify(ref c, Ev.New, "new"u8, dst, dbIndex);
+        Ev.Notify(ref c, Ev.Generic, "copy_to"u8, dst, dbIndex);
         c.Reply.WriteInteger(1);
     }
 
@@ -362,6 +375,9 @@ public static unsafe class KeyCommands
         srcShard.Delete(e);
         if (n->Type is ValueType.List or ValueType.ZSet) c.Server.Blocking.SignalKeyReady(dbIndex, key);
         c.Dirty++;
+        Ev.Notify(ref c, Ev.New, "new"u8, key, dbIndex);
+        Ev.Notify(ref c, Ev.Generic, "move_from"u8, key);
+        Ev.Notify(ref c, Ev.Generic, "move_to"u8, key, dbIndex);
         c.Reply.WriteInteger(1);
     }
 

@@ -8,6 +8,7 @@ using NativeKv.Engine.Protocol;
 using NativeKv.Engine.Types;
 using ValueType = NativeKv.Engine.Keyspace.ValueType;
 
+using Ev = NativeKv.Engine.PubSub.KeyspaceEvents;
 namespace NativeKv.Engine.Commands;
 
 public static unsafe class ListCommands
@@ -188,10 +189,12 @@ public static unsafe class ListCommands
                     return;
                 }
                 e = CreateList(shard, key, h);
+                Ev.NotifyNew(ref c, key);
             }
             ListValue* l = ListOf(e);
             int fill = Fill(ref c);
             for (int i = 2; i < c.Argc; i++) ListValue.Push(shard.Arena, l, c.Arg(i), head, fill);
+            Ev.Notify(ref c, Ev.List, head ? "lpush"u8 : "rpush"u8, key);
             c.Reply.WriteInteger(l->Count);
             c.Server.Blocking.SignalKeyReady(c.Client.Db, key);
         }
@@ -234,10 +237,19 @@ public static unsafe class ListCommands
                 c.Reply.WriteError(Errors.WrongType);
                 return;
             }
+            long before = ListOf(e)->Count;
             if (count < 0) PopOne(shard, e, left, c.Reply);
             else if (count == 0) c.Reply.WriteEmptyArray();
             else PopMany(shard, e, left, count, c.Reply);
+            if (count != 0) NotifyPop(ref c, left, key, emptied: count < 0 ? before == 1 : count >= before);
         }
+    }
+
+    /// <summary>The pop event, and "del" when the list emptied (Redis's order).</summary>
+    static void NotifyPop(ref CommandContext c, bool left, ReadOnlySpan<byte> key, bool emptied)
+    {
+        Ev.Notify(ref c, Ev.List, left ? "lpop"u8 : "rpop"u8, key);
+        if (emptied) Ev.Notify(ref c, Ev.Generic, "del"u8, key);
     }
 
     // ---------------------------------------------------------------- read access
@@ -441,6 +453,7 @@ public static unsafe class ListCommands
                 return;
             }
             ListValue.ReplaceAt(shard.Arena, l, ListValue.Seek(l, index), c.Arg(3), Fill(ref c));
+            Ev.Notify(ref c, Ev.List, "lset"u8, key);
             c.Reply.WriteOk();
         }
     }
@@ -475,6 +488,7 @@ public static unsafe class ListCommands
             {
                 if (!cur.Value().SequenceEqual(pivot)) continue;
                 ListValue.InsertAt(shard.Arena, l, cur, c.Arg(4), after, Fill(ref c));
+                Ev.Notify(ref c, Ev.List, "linsert"u8, key);
                 c.Reply.WriteInteger(l->Count);
                 return;
             }
@@ -519,7 +533,10 @@ public static unsafe class ListCommands
                 if (fromTail) ListValue.MovePrev(ref cur);
                 else ListValue.MoveNext(ref cur);
             }
-            if (l->Count == 0) shard.Delete(e);
+            bool emptied = l->Count == 0;
+            if (emptied) shard.Delete(e);
+            if (removed > 0) Ev.Notify(ref c, Ev.List, "lrem"u8, key);
+            if (emptied) Ev.Notify(ref c, Ev.Generic, "del"u8, key);
             c.Reply.WriteInteger(removed);
         }
     }
@@ -561,7 +578,10 @@ public static unsafe class ListCommands
             }
             ListValue.TrimHead(shard.Arena, l, fromHead);
             ListValue.TrimTail(shard.Arena, l, fromTail);
-            if (l->Count == 0) shard.Delete(e);
+            bool emptied = l->Count == 0;
+            if (emptied) shard.Delete(e);
+            Ev.Notify(ref c, Ev.List, "ltrim"u8, key);
+            if (emptied) Ev.Notify(ref c, Ev.Generic, "del"u8, key);
             c.Reply.WriteOk();
         }
     }
@@ -610,7 +630,12 @@ public static unsafe class ListCommands
             c.Reply.WriteError(Errors.WrongType);
             return;
         }
+        bool emptied = se != de && ListOf(se)->Count == 1;
+        bool created = de == null;
         MoveOne(srcShard, se, dstShard, de, dst, hd, fromLeft, toLeft, Fill(ref c), c.Reply);
+        if (created) Ev.NotifyNew(ref c, dst);
+        Ev.Notify(ref c, Ev.List, toLeft ? "lpush"u8 : "rpush"u8, dst);
+        NotifyPop(ref c, fromLeft, src, emptied);
         c.Server.Blocking.SignalKeyReady(c.Client.Db, dst);
     }
 
@@ -636,7 +661,9 @@ public static unsafe class ListCommands
                 }
                 c.Reply.WriteArrayHeader(2);
                 c.Reply.WriteBulk(key);
+                long before = ListOf(e)->Count;
                 PopMany(shard, e, left, count, c.Reply);
+                NotifyPop(ref c, left, key, emptied: count >= before);
                 return;
             }
         }
@@ -748,12 +775,16 @@ public static unsafe class ListCommands
                 case BlockKind.Pop:
                     c.Reply.WriteArrayHeader(2);
                     c.Reply.WriteBulk(key);
+                    bool last = ListOf(e)->Count == 1;
                     PopOne(shard, e, req.FromLeft, c.Reply);
+                    NotifyPop(ref c, req.FromLeft, key, last);
                     break;
                 case BlockKind.MPop:
                     c.Reply.WriteArrayHeader(2);
                     c.Reply.WriteBulk(key);
+                    bool all = req.Count >= ListOf(e)->Count;
                     PopMany(shard, e, req.FromLeft, req.Count, c.Reply);
+                    NotifyPop(ref c, req.FromLeft, key, all);
                     break;
                 default:
                     var dst = c.Arg(req.DestArg);

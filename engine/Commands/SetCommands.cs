@@ -11,6 +11,7 @@ using NativeKv.Engine.Types;
 using static NativeKv.Engine.Commands.CommandFlags;
 using ValueType = NativeKv.Engine.Keyspace.ValueType;
 
+using Ev = NativeKv.Engine.PubSub.KeyspaceEvents;
 namespace NativeKv.Engine.Commands;
 
 public static unsafe class SetCommands
@@ -71,8 +72,13 @@ public static unsafe class SetCommands
             long added = 0, max = MaxIntset(ref c);
             for (int i = 2; i < c.Argc; i++)
                 if (SetValue.Add(shard.Arena, s, c.Arg(i), max)) added++;
-            if (e == null) e = SetValue.InsertNew(shard, key, h, s);
+            if (e == null)
+            {
+                e = SetValue.InsertNew(shard, key, h, s);
+                Ev.NotifyNew(ref c, key);
+            }
             e->Encoding = s->Encoding;
+            if (added > 0) Ev.Notify(ref c, Ev.Set, "sadd"u8, key);
             c.Reply.WriteInteger(added);
         }
     }
@@ -100,9 +106,13 @@ public static unsafe class SetCommands
                 if (SetValue.Count(s) == 0)
                 {
                     shard.Delete(e);
-                    break;
+                    Ev.Notify(ref c, Ev.Set, "srem"u8, key);
+                    Ev.Notify(ref c, Ev.Generic, "del"u8, key);
+                    c.Reply.WriteInteger(removed);
+                    return;
                 }
             }
+            if (removed > 0) Ev.Notify(ref c, Ev.Set, "srem"u8, key);
             c.Reply.WriteInteger(removed);
         }
     }
@@ -202,7 +212,12 @@ public static unsafe class SetCommands
                 p1.WriteBulk(key);
                 p1.WriteBulk(m);
                 SetValue.RemoveByToken(shard.Arena, s, token);
-                if (SetValue.Count(s) == 0) shard.Delete(e);
+                Ev.Notify(ref c, Ev.Set, "spop"u8, key);
+                if (SetValue.Count(s) == 0)
+                {
+                    shard.Delete(e);
+                    Ev.Notify(ref c, Ev.Generic, "del"u8, key);
+                }
                 return;
             }
             if (count == 0)
@@ -219,6 +234,8 @@ public static unsafe class SetCommands
                 var pd = c.Propagate(2);
                 pd.WriteBulk("DEL"u8);
                 pd.WriteBulk(key);
+                Ev.Notify(ref c, Ev.Set, "spop"u8, key);
+                Ev.Notify(ref c, Ev.Generic, "del"u8, key);
                 return;
             }
             long remaining = size - count;
@@ -236,6 +253,7 @@ public static unsafe class SetCommands
                     SetValue.RemoveByToken(shard.Arena, s, token);
                 }
                 e->Encoding = s->Encoding;
+                Ev.Notify(ref c, Ev.Set, "spop"u8, key);
                 return;
             }
             // Most of the set goes: move the survivors to a new set, reply the rest, drop the old one.
@@ -258,6 +276,7 @@ public static unsafe class SetCommands
             SetValue.Free(shard.Arena, s);
             Entry.Object(e) = (nint)kept;
             e->Encoding = kept->Encoding;
+            Ev.Notify(ref c, Ev.Set, "spop"u8, key);
         }
     }
 
@@ -414,11 +433,19 @@ public static unsafe class SetCommands
             c.Reply.WriteInteger(0);
             return;
         }
-        if (SetValue.Count(ss) == 0) srcShard.Delete(se);
+        bool emptied = SetValue.Count(ss) == 0;
+        if (emptied) srcShard.Delete(se);
+        Ev.Notify(ref c, Ev.Set, "srem"u8, src);
+        if (emptied) Ev.Notify(ref c, Ev.Generic, "del"u8, src);
         SetObject* ds = de != null ? SetValue.Of(de) : SetValue.CreateFor(dstShard.Arena, member);
-        SetValue.Add(dstShard.Arena, ds, member, MaxIntset(ref c));
-        if (de == null) de = SetValue.InsertNew(dstShard, dst, hd, ds);
+        bool added = SetValue.Add(dstShard.Arena, ds, member, MaxIntset(ref c));
+        if (de == null)
+        {
+            de = SetValue.InsertNew(dstShard, dst, hd, ds);
+            Ev.NotifyNew(ref c, dst);
+        }
         de->Encoding = ds->Encoding;
+        if (added) Ev.Notify(ref c, Ev.Set, "sadd"u8, dst);
         c.Reply.WriteInteger(1);
     }
 
@@ -568,6 +595,9 @@ public static unsafe class SetCommands
         long n = SetValue.Count(result);
         if (n > 0) SetValue.InsertNew(dstShard, dst, dh, result);
         else SetValue.Free(dstShard.Arena, result);
+        if (n > 0 && old == null) Ev.NotifyNew(ref c, dst);
+        if (n > 0) Ev.Notify(ref c, Ev.Set, c.Command.NameBytes, dst); // sinterstore, sunionstore, sdiffstore
+        else if (old != null) Ev.Notify(ref c, Ev.Generic, "del"u8, dst);
         c.Reply.WriteInteger(n);
     }
 
@@ -576,7 +606,11 @@ public static unsafe class SetCommands
         var key = c.Arg(arg);
         var shard = c.Db.ShardFor(key, out uint h);
         Entry* e = shard.Lookup(key, h, c.NowMs);
-        if (e != null) shard.Delete(e);
+        if (e != null)
+        {
+            shard.Delete(e);
+            Ev.Notify(ref c, Ev.Generic, "del"u8, key);
+        }
     }
 
     // ---------------------------------------------------------------- SUNION / SDIFF

@@ -3,6 +3,8 @@
 using NativeKv.Engine.Keyspace;
 using ValueType = NativeKv.Engine.Keyspace.ValueType;
 
+using Ev = NativeKv.Engine.PubSub.KeyspaceEvents;
+
 namespace NativeKv.Engine.Commands;
 
 public static unsafe class StringCommands
@@ -140,8 +142,10 @@ public static unsafe class StringCommands
                 if ((flags & SetFlags.Get) == 0) c.Reply.WriteNull();
                 return;
             }
+            bool created = e == null;
             e = KeyAccess.SetString(shard, key, h, e, value, (flags & SetFlags.KeepTtl) != 0);
             c.Dirty++;
+            if (created) Ev.NotifyNew(ref c, key);
             if (expireAt >= 0)
             {
                 shard.SetExpire(e, expireAt);
@@ -155,6 +159,8 @@ public static unsafe class StringCommands
                     p.WriteBulk(expireAt);
                 }
             }
+            Ev.Notify(ref c, Ev.String, "set"u8, key);
+            if (expireAt >= 0) Ev.Notify(ref c, Ev.Generic, "expire"u8, key);
             if ((flags & SetFlags.Get) == 0) c.Reply.WriteOk();
         }
     }
@@ -174,6 +180,8 @@ public static unsafe class StringCommands
             }
             KeyAccess.SetString(shard, key, h, null, c.Arg(2), false);
             c.Dirty++;
+            Ev.NotifyNew(ref c, key);
+            Ev.Notify(ref c, Ev.String, "set"u8, key);
             c.Reply.WriteInteger(1);
         }
     }
@@ -211,6 +219,7 @@ public static unsafe class StringCommands
                 var p = c.Propagate(2);
                 p.WriteBulk("DEL"u8);
                 p.WriteBulk(key);
+                Ev.Notify(ref c, Ev.Generic, "del"u8, key);
             }
         }
     }
@@ -246,6 +255,7 @@ public static unsafe class StringCommands
                     var p = c.Propagate(2);
                     p.WriteBulk("DEL"u8);
                     p.WriteBulk(key);
+                    Ev.Notify(ref c, Ev.Generic, "del"u8, key);
                 }
                 else
                 {
@@ -254,6 +264,7 @@ public static unsafe class StringCommands
                     p.WriteBulk("PEXPIREAT"u8);
                     p.WriteBulk(key);
                     p.WriteBulk(at);
+                    Ev.Notify(ref c, Ev.Generic, "expire"u8, key);
                 }
             }
             else if ((flags & SetFlags.Persist) != 0 && shard.ClearExpire(e))
@@ -262,6 +273,7 @@ public static unsafe class StringCommands
                 var p = c.Propagate(2);
                 p.WriteBulk("PERSIST"u8);
                 p.WriteBulk(key);
+                Ev.Notify(ref c, Ev.Generic, "persist"u8, key);
             }
         }
     }
@@ -321,6 +333,8 @@ public static unsafe class StringCommands
             Entry* e = KeyAccess.LookupWrite(shard, key, h, c.NowMs);
             KeyAccess.SetString(shard, key, h, e, c.Arg(i + 1), false);
             c.Dirty++;
+            if (e == null) Ev.NotifyNew(ref c, key);
+            Ev.Notify(ref c, Ev.String, "set"u8, key);
         }
         if (nx) c.Reply.WriteInteger(1);
         else c.Reply.WriteOk();
@@ -339,6 +353,8 @@ public static unsafe class StringCommands
             {
                 e = KeyAccess.SetString(shard, key, h, null, add, false);
                 c.Dirty++;
+                Ev.NotifyNew(ref c, key);
+                Ev.Notify(ref c, Ev.String, "append"u8, key);
                 c.Reply.WriteInteger(e->ValueLength);
                 return;
             }
@@ -357,6 +373,7 @@ public static unsafe class StringCommands
             e = shard.ResizeValue(e, (int)total);
             add.CopyTo(Entry.Value(e)[old..]);
             c.Dirty++;
+            Ev.Notify(ref c, Ev.String, "append"u8, key);
             c.Reply.WriteInteger(total);
         }
     }
@@ -431,6 +448,8 @@ public static unsafe class StringCommands
             int n = Numbers.FormatInt64(value, text);
             KeyAccess.SetString(shard, key, h, e, text[..n], keepTtl: true);
             c.Dirty++;
+            if (e == null) Ev.NotifyNew(ref c, key);
+            Ev.Notify(ref c, Ev.String, "incrby"u8, key);
             c.Reply.WriteInteger(value);
         }
     }
@@ -480,6 +499,8 @@ public static unsafe class StringCommands
                 n = Numbers.FormatHumanDouble(result, text);
             KeyAccess.SetString(shard, key, h, e, text[..n], keepTtl: true);
             c.Dirty++;
+            if (e == null) Ev.NotifyNew(ref c, key);
+            Ev.Notify(ref c, Ev.String, "incrbyfloat"u8, key);
             // Logged as the resulting value (float rounding may differ between machines).
             var p = c.Propagate(4);
             p.WriteBulk("SET"u8);
@@ -561,6 +582,7 @@ public static unsafe class StringCommands
             {
                 e = shard.Insert(key, h, ValueType.String, (int)needed);
                 Entry.Value(e).Clear();
+                Ev.NotifyNew(ref c, key);
             }
             else if (needed > current)
             {
@@ -569,6 +591,7 @@ public static unsafe class StringCommands
             }
             value.CopyTo(Entry.Value(e)[(int)offset..]);
             c.Dirty++;
+            Ev.Notify(ref c, Ev.String, "setrange"u8, key);
             c.Reply.WriteInteger(needed);
         }
     }

@@ -11,6 +11,7 @@ using NativeKv.Engine.Types;
 using static NativeKv.Engine.Commands.CommandFlags;
 using ValueType = NativeKv.Engine.Keyspace.ValueType;
 
+using Ev = NativeKv.Engine.PubSub.KeyspaceEvents;
 namespace NativeKv.Engine.Commands;
 
 public static unsafe class ZSetCommands
@@ -174,8 +175,10 @@ public static unsafe class ZSetCommands
                     return;
                 }
                 e = ZSetValue.InsertNew(shard, key, h, z);
+                Ev.NotifyNew(ref c, key);
             }
             e->Encoding = z->Encoding;
+            if (added > 0 || updated > 0) Ev.Notify(ref c, Ev.ZSet, incr ? "zincr"u8 : "zadd"u8, key);
             if (added > 0) c.Server.Blocking.SignalKeyReady(c.Client.Db, key);
         }
     }
@@ -205,9 +208,13 @@ public static unsafe class ZSetCommands
                 if (z->Length == 0)
                 {
                     shard.Delete(e);
-                    break;
+                    Ev.Notify(ref c, Ev.ZSet, "zrem"u8, key);
+                    Ev.Notify(ref c, Ev.Generic, "del"u8, key);
+                    c.Reply.WriteInteger(deleted);
+                    return;
                 }
             }
+            if (deleted > 0) Ev.Notify(ref c, Ev.ZSet, "zrem"u8, key);
             c.Reply.WriteInteger(deleted);
         }
     }
@@ -522,10 +529,13 @@ public static unsafe class ZSetCommands
         if (empty || sink.Count == 0)
         {
             if (sink.Dst != null) ZSetValue.Free(dstShard.Arena, sink.Dst);
+            if (old != null) Ev.Notify(ref c, Ev.Generic, "del"u8, dst);
             c.Reply.WriteInteger(0);
             return;
         }
         ZSetValue.InsertNew(dstShard, dst, dh, sink.Dst);
+        if (old == null) Ev.NotifyNew(ref c, dst);
+        Ev.Notify(ref c, Ev.ZSet, "zrangestore"u8, dst);
         c.Reply.WriteInteger(sink.Count);
         c.Server.Blocking.SignalKeyReady(c.Client.Db, dst);
     }
@@ -730,7 +740,10 @@ public static unsafe class ZSetCommands
             }
             else if (type == RangeType.Score) deleted = ZSetValue.DeleteRangeByScore(shard.Arena, z, range);
             else deleted = ZSetValue.DeleteRangeByLex(shard.Arena, z, lex);
-            if (z->Length == 0) shard.Delete(e);
+            bool emptied = z->Length == 0;
+            if (emptied) shard.Delete(e);
+            if (deleted > 0) Ev.Notify(ref c, Ev.ZSet, c.Command.NameBytes, key); // zremrangebyrank|score|lex
+            if (emptied) Ev.Notify(ref c, Ev.Generic, "del"u8, key);
             c.Reply.WriteInteger(deleted);
         }
     }
@@ -773,8 +786,17 @@ public static unsafe class ZSetCommands
                 return;
             }
             bool nested = c.Reply.Resp3 && count != -1;
+            bool all = (count == -1 ? 1 : count) >= ZSetValue.Of(e)->Length;
             PopAndReply(c.Reply, shard, e, key, max, count == -1 ? 1 : count, emitKey: false, nested);
+            NotifyPop(ref c, max, key, all);
         }
+    }
+
+    /// <summary>The pop event, and "del" when the sorted set emptied.</summary>
+    static void NotifyPop(ref CommandContext c, bool max, ReadOnlySpan<byte> key, bool emptied)
+    {
+        Ev.Notify(ref c, Ev.ZSet, max ? "zpopmax"u8 : "zpopmin"u8, key);
+        if (emptied) Ev.Notify(ref c, Ev.Generic, "del"u8, key);
     }
 
     /// <summary>
@@ -878,7 +900,9 @@ public static unsafe class ZSetCommands
             Entry* e = KeyAccess.LookupWrite(shard, key, h, c.NowMs);
             if (e == null) continue;
             if (!IsZSetOrReply(ref c, e)) return;
+            bool all = count >= ZSetValue.Of(e)->Length;
             PopAndReply(c.Reply, shard, e, key, max, count, emitKey: true, nested: true);
+            NotifyPop(ref c, max, key, all);
             return;
         }
         c.Reply.WriteNullArray();
@@ -900,7 +924,9 @@ public static unsafe class ZSetCommands
             if (e == null) continue;
             if (!IsZSetOrReply(ref c, e)) return;
             if (ZSetValue.Of(e)->Length == 0) continue;
+            bool all = (count < 0 ? 1 : count) >= ZSetValue.Of(e)->Length;
             PopAndReply(c.Reply, shard, e, key, max, count < 0 ? 1 : count, emitKey: true, nested);
+            NotifyPop(ref c, max, key, all);
             // Logged as the pop it did (Redis propagates BZPOPMIN/BZMPOP as ZPOPMIN/ZPOPMAX).
             var p = c.Propagate(3);
             p.WriteBulk(max ? "ZPOPMAX"u8 : "ZPOPMIN"u8);
@@ -1298,11 +1324,14 @@ public static unsafe class ZSetCommands
             if (len == 0)
             {
                 ZSetValue.Free(arena, result);
+                if (old != null) Ev.Notify(ref c, Ev.Generic, "del"u8, dst);
                 c.Reply.WriteInteger(0);
                 return;
             }
             ZSetValue.ConvertToPackedIfNeeded(arena, result, Limits(ref c));
             ZSetValue.InsertNew(target, dst, dh, result);
+            if (old == null) Ev.NotifyNew(ref c, dst);
+            Ev.Notify(ref c, Ev.ZSet, c.Command.NameBytes, dst); // zunionstore, zinterstore, zdiffstore
             c.Reply.WriteInteger(len);
             c.Server.Blocking.SignalKeyReady(c.Client.Db, dst);
             return;

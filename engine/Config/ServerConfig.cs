@@ -90,6 +90,14 @@ public sealed class ServerConfig
     /// <summary>DEBUG is refused unless this is yes (or local, for loopback clients), as in Redis 7.</summary>
     public string EnableDebugCommand = "no";
 
+    /// <summary>notify-keyspace-events as Redis's NOTIFY_* bits (PubSub/KeyspaceEvents.cs); 0 = off.</summary>
+    public int NotifyKeyspaceEvents;
+
+    /// <summary>client-output-buffer-limit per class (Redis 7.0 defaults).</summary>
+    public PubSub.OutputLimit OutputLimitNormal = new(0, 0, 0);
+    public PubSub.OutputLimit OutputLimitReplica = new(256L << 20, 64L << 20, 60);
+    public PubSub.OutputLimit OutputLimitPubSub = new(32L << 20, 8L << 20, 60);
+
     sealed record Param(string Name, bool Mutable, Func<ServerConfig, string> Get, Action<ServerConfig, string[]> Set);
 
     static readonly string[] Policies =
@@ -154,7 +162,55 @@ public sealed class ServerConfig
         new("latency-tracking-info-percentiles", true, c => string.Join(' ', c.LatencyTrackingPercentiles.Select(p => p.ToString("0.######", CultureInfo.InvariantCulture))), (c, a) => c.LatencyTrackingPercentiles = Percentiles(a)),
         new("enable-debug-command", false, c => c.EnableDebugCommand, (c, a) => c.EnableDebugCommand = Enum(a, "no", "yes", "local")),
         new("zset-max-ziplist-value", true, c => c.ZsetMaxListpackValue.ToString(CultureInfo.InvariantCulture), (c, a) => c.ZsetMaxListpackValue = Long(a, 0, long.MaxValue)),
+        new("notify-keyspace-events", true, c => PubSub.KeyspaceEvents.Format(c.NotifyKeyspaceEvents), (c, a) => c.NotifyKeyspaceEvents = NotifyFlags(a)),
+        new("client-output-buffer-limit", true, c => FormatOutputLimits(c), (c, a) => ParseOutputLimits(c, a)),
     ];
+
+    static int NotifyFlags(string[] a)
+    {
+        int flags = PubSub.KeyspaceEvents.Parse(Str(a));
+        return flags >= 0 ? flags : throw new ConfigException("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+    }
+
+    static string FormatOutputLimits(ServerConfig c)
+    {
+        static string F(string cls, PubSub.OutputLimit l) => $"{cls} {l.Hard} {l.Soft} {l.SoftSeconds}";
+        return $"{F("normal", c.OutputLimitNormal)} {F("slave", c.OutputLimitReplica)} {F("pubsub", c.OutputLimitPubSub)}";
+    }
+
+    /// <summary>`&lt;class&gt; &lt;hard&gt; &lt;soft&gt; &lt;soft seconds&gt;` groups, as one value or several words;
+    /// validated whole before any class changes (Redis's client-output-buffer-limit).</summary>
+    static void ParseOutputLimits(ServerConfig c, string[] a)
+    {
+        var w = string.Join(' ', a).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (w.Length == 0 || w.Length % 4 != 0) throw new ConfigException("Wrong number of arguments in buffer limit configuration.");
+        var parsed = new List<(string, PubSub.OutputLimit)>();
+        for (int i = 0; i < w.Length; i += 4)
+        {
+            string cls = w[i].ToLowerInvariant();
+            if (cls is not ("normal" or "slave" or "replica" or "pubsub"))
+                throw new ConfigException("Invalid client class specified in buffer limit configuration.");
+            long hard, soft;
+            try
+            {
+                hard = ParseMemory(w[i + 1]);
+                soft = ParseMemory(w[i + 2]);
+            }
+            catch (Exception e) when (e is ConfigException or OverflowException)
+            {
+                throw new ConfigException("Error in hard, soft or soft_seconds setting in buffer limit configuration.");
+            }
+            if (!long.TryParse(w[i + 3], NumberStyles.None, CultureInfo.InvariantCulture, out long secs))
+                throw new ConfigException("Error in hard, soft or soft_seconds setting in buffer limit configuration.");
+            parsed.Add((cls, new PubSub.OutputLimit(hard, soft, secs)));
+        }
+        foreach (var (cls, limit) in parsed)
+        {
+            if (cls == "normal") c.OutputLimitNormal = limit;
+            else if (cls == "pubsub") c.OutputLimitPubSub = limit;
+            else c.OutputLimitReplica = limit;
+        }
+    }
 
     static Param? Find(string name)
     {

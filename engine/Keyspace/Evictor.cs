@@ -111,7 +111,10 @@ public static unsafe class Evictor
             Entry* victim = Candidate(best, policy, rng);
             if (victim == null) return false;
             best.KeyEvents?.OnEvict(best, victim); // the AOF logs it as DEL
+            byte[]? evictedKey = (PubSub.KeyspaceEvents.Flags & PubSub.KeyspaceEvents.Evicted) != 0 ? Entry.Key(victim).ToArray() : null;
             best.Delete(victim);
+            if (evictedKey != null)
+                PubSub.KeyspaceEvents.Notify(PubSub.KeyspaceEvents.Evicted, "evicted"u8, evictedKey, best.Ordinal / Database.ShardCount);
             best.Arena.FlushCounters();
             return true;
         }

@@ -107,6 +107,14 @@ public unsafe sealed class Shard
     {
         var listener = KeyEvents;
         if (listener != null && !listener.OnExpire(this, e)) return false;
+        if ((PubSub.KeyspaceEvents.Flags & PubSub.KeyspaceEvents.Expired) != 0)
+        {
+            byte[] key = Entry.Key(e).ToArray(); // the entry goes first; Redis notifies after the delete
+            Delete(e);
+            ExpiredKeys++;
+            PubSub.KeyspaceEvents.Notify(PubSub.KeyspaceEvents.Expired, "expired"u8, key, Ordinal / Database.ShardCount);
+            return true;
+        }
         Delete(e);
         ExpiredKeys++;
         return true;

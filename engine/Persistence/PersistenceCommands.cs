@@ -201,6 +201,7 @@ public static unsafe class PersistenceCommands
                     var d = c.Propagate(2);
                     d.WriteBulk("DEL"u8);
                     d.WriteBulk(key);
+                    PubSub.KeyspaceEvents.Notify(ref c, PubSub.KeyspaceEvents.Generic, "del"u8, key);
                 }
                 c.Reply.WriteOk();
                 return;
@@ -237,6 +238,8 @@ public static unsafe class PersistenceCommands
             }
             RdbLoader.ApplyLruLfu(e, idle, (int)freq);
             c.Dirty++;
+            PubSub.KeyspaceEvents.NotifyNew(ref c, key);
+            PubSub.KeyspaceEvents.Notify(ref c, PubSub.KeyspaceEvents.Generic, "restore"u8, key);
             c.Reply.WriteOk();
         }
     }

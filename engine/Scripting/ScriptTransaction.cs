@@ -133,6 +133,11 @@ public sealed unsafe class ScriptTransaction : IDisposable
     /// after SWAPDB): queued at commit only.</summary>
     List<(int Db, byte[]? Key)>? _readyKeys;
 
+    /// <summary>Messages the script's commands published (PUBLISH, SPUBLISH, keyspace events) and its
+    /// MONITOR lines: delivered at commit only, so that a run that is rolled back (and perhaps run again)
+    /// is never seen by subscribers. Kind: 0 publish, 1 shard publish, 2 MONITOR line (in Channel).</summary>
+    List<(byte[] Channel, byte[]? Message, byte Kind)>? _outbox;
+
     // Registry state, read by other threads (gate, SCRIPT KILL).
     volatile int _running;
     long _startTimestamp;          // MonotonicMs() when the script started running (0 while acquiring)
@@ -291,6 +296,16 @@ public sealed unsafe class ScriptTransaction : IDisposable
     /// serves blocked clients after the script). A null key stands for every key of the database
     /// (SWAPDB). True when deferred.
     /// </summary>
+    /// <summary>Called by PUBLISH / SPUBLISH / keyspace events / MONITOR feeding for a script's client:
+    /// true when noted for delivery at commit (see _outbox).</summary>
+    public static bool DeferOutOfBand(ReadOnlySpan<byte> channelOrLine, ReadOnlySpan<byte> message, byte kind)
+    {
+        var tx = t_running;
+        if (tx == null) return false;
+        (tx._outbox ??= new()).Add((channelOrLine.ToArray(), kind == 2 ? null : message.ToArray(), kind));
+        return true;
+    }
+
     public static bool DeferKeyReady(int db, ReadOnlySpan<byte> key, bool wholeDatabase = false)
     {
         var tx = t_running;
@@ -309,7 +324,16 @@ public sealed unsafe class ScriptTransaction : IDisposable
         if (_recordEffects && _effects.Count > 0) lsn = _server.ScriptCommitted?.Invoke(_effects) ?? 0;
         for (int i = 0; i < _undoCount; i++) Discard(ref _undo[i]);
         var ready = _readyKeys;
+        var outbox = _outbox;
         ClearUndo();
+        if (outbox != null)
+        {
+            foreach (var (channel, message, kind) in outbox)
+            {
+                if (kind == 2) _server.PubSub.DeliverMonitorLine(channel);
+                else _server.PubSub.Publish(channel, message, shard: kind == 1, null, null);
+            }
+        }
         // Queued only: the Dispatcher serves them after EVAL returns, once no shard lock is held.
         if (ready is { Count: > 0 })
         {
@@ -349,6 +373,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
     void ClearUndo()
     {
         _readyKeys = null;
+        _outbox = null;
         _undoCount = 0;
         _undoKeysLength = 0;
         if (_snapshotIndex.Count > 0) _snapshotIndex.Clear();

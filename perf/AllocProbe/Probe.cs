@@ -41,7 +41,7 @@ public static class Probe
     const double MaxBytesPerRequest = 1.0;
 
     const string EvalScript = "return redis.call('GET', KEYS[1])";
-    static readonly string[] AllTests = ["set", "get", "incr", "lpush", "hset", "zadd", "evalsha"];
+    static readonly string[] AllTests = ["set", "get", "incr", "lpush", "hset", "zadd", "evalsha", "publish"];
 
     public static int Run(string[] args)
     {
@@ -228,6 +228,7 @@ public static class Probe
             "hset" => (["HSET", "probe:hset", "f", "v"], ["-t", "hset"]),
             "zadd" => (["ZADD", "probe:zadd", "0", "m"], ["-t", "zadd"]),
             "evalsha" => (["SCRIPT", "LOAD", EvalScript], Array.Empty<string>()),
+            "publish" => (["PUBLISH", "probe:ch", "x"], Array.Empty<string>()),
             _ => throw new ArgumentException(name),
         };
         using var client = new RespClient(port);
@@ -248,6 +249,21 @@ public static class Probe
             }
             // redis-benchmark replaces __rand_int__ (with -r) in a command given on its command line.
             return new TestDef($"EVALSHA ({EvalScript})", check, ["EVALSHA", sha, "1", "key:__rand_int__"]);
+        }
+        if (name == "publish")
+        {
+            // One subscriber that reads (and drops) everything, for the life of the probe: every PUBLISH
+            // then queues a message and wakes the subscriber's connection.
+            var sub = new TcpClient("127.0.0.1", port);
+            var stream = sub.GetStream();
+            stream.Write("*2\r\n$9\r\nSUBSCRIBE\r\n$8\r\nprobe:ch\r\n"u8);
+            new Thread(() =>
+            {
+                var buf = new byte[1 << 16];
+                try { while (stream.Read(buf) > 0) { } }
+                catch (IOException) { }
+            }) { IsBackground = true }.Start();
+            return new TestDef("PUBLISH (1 subscriber)", check, ["PUBLISH", "probe:ch", "0123456789abcdef"]);
         }
         return new TestDef(name.ToUpperInvariant(), check, bench);
     }
