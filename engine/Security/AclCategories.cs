@@ -67,9 +67,11 @@ public static class AclCategories
         switch (cmd.Group)
         {
             case "generic": bits |= B("keyspace"); break;
-            case "string" or "list" or "hash" or "set" or "sortedset" or "connection" or "bitmap" or "hyperloglog" or "geo" or "stream" or "pubsub":
+            case "string" or "list" or "hash" or "set" or "sortedset" or "connection" or "bitmap" or "hyperloglog" or "geo" or "stream":
                 bits |= B(cmd.Group);
                 break;
+            // @pubsub follows Redis's PUBSUB command flag (PUBSUB HELP has the group but not the flag).
+            case "pubsub" when (f & CommandFlags.PubSub) != 0: bits |= B("pubsub"); break;
             case "transactions": bits |= B("transaction"); break;
         }
         if ((f & Admin) != 0) bits |= B("admin") | B("dangerous");
