@@ -244,6 +244,23 @@ public sealed partial class PubSubTests : ServerFixture
     }
 
     [Test]
+    public void Reset_DropsSubscriptionsAndMonitor()
+    {
+        using var sub = Subscriber("SUBSCRIBE", "rs");
+        sub.Send(RawClient.Encode("PSUBSCRIBE", "rs*"));
+        sub.Read();
+        RespAssert.IsSimple(sub.Call("RESET"), "RESET");
+        RespAssert.IsNil(sub.Call("GET", "k")); // out of subscriber mode
+        Assert.That(Call("PUBSUB", "NUMSUB", "rs").ToString(), Is.EqualTo("[\"rs\", :0]"));
+        RespAssert.IsInteger(Call("PUBSUB", "NUMPAT"), 0);
+        using var mon = NewClient();
+        RespAssert.IsOk(mon.Call("MONITOR"));
+        RespAssert.IsSimple(mon.Call("RESET"), "RESET");
+        RespAssert.IsOk(Call("SET", "k", "v"));
+        Assert.That(mon.ReadRaw(TimeSpan.FromMilliseconds(300)), Is.Empty);
+    }
+
+    [Test]
     public void ShardChannels_AreSeparateFromChannelsAndPatterns()
     {
         using var s = NewClient();
