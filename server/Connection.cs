@@ -679,6 +679,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         Kill();
         if (Interlocked.Exchange(ref _released, 1) != 0) return;
         _server.Clients.TryRemove(_client.Id, out _);
+        TransactionCommands.ClientClosed(_server, _client); // its queue and watches
         _listener.Forget(this);
         _recv.Dispose();
         _send.Dispose();

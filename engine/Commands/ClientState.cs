@@ -121,6 +121,17 @@ public sealed class ClientState
     /// </summary>
     public bool InScript;
 
+    /// <summary>Inside MULTI: commands are queued until EXEC or DISCARD (CLIENT LIST flag x). The
+    /// dispatcher's only per-command question about transactions.</summary>
+    public bool InMulti;
+
+    /// <summary>While EXEC runs the queued commands (their shard locks are held by the EXEC).</summary>
+    public bool InExec;
+
+    /// <summary>MULTI's queue and WATCH's keys (Commands/TransactionCommands.cs); null until the client
+    /// first uses either. <see cref="TransactionState.DirtyCas"/> is CLIENT LIST flag d.</summary>
+    public TransactionState? Transaction;
+
     /// <summary>LSN of this client's last AOF entry in the current batch: under appendfsync always the
     /// connection holds the batch's replies until the log is durable up to it (0: nothing to wait for).</summary>
     public long PendingLsn;

@@ -19,6 +19,7 @@ public enum CommandFlags : uint
     PubSub = 1 << 10,
     SkipMonitor = 1 << 11,
     NoMandatoryKeys = 1 << 12, // may be called with no key at all (EVAL with numkeys 0)
+    NoMulti = 1 << 13,  // refused inside MULTI ("Command not allowed inside a transaction")
 }
 
 public unsafe sealed class CommandDef
@@ -178,6 +179,7 @@ public unsafe sealed class CommandDef
         if ((Flags & CommandFlags.NoAuth) != 0) yield return "no_auth";
         if ((Flags & CommandFlags.Fast) != 0) yield return "fast";
         if ((Flags & CommandFlags.NoMandatoryKeys) != 0) yield return "no_mandatory_keys";
+        if ((Flags & CommandFlags.NoMulti) != 0) yield return "no_multi";
         if (MovableKeys) yield return "movablekeys";
     }
 }

@@ -86,7 +86,7 @@ public static unsafe class CommandTable
         Row("select", 2, Loading | Stale | Fast, 0, 0, 0, &ServerCommands.Select, "connection", "Changes the selected database."),
         Row("time", 1, Loading | Stale | Fast, 0, 0, 0, &ServerCommands.Time, "server", "Returns the server time.", "2.6.0"),
         Row("info", -1, Loading | Stale, 0, 0, 0, &ServerCommands.Info, "server", "Returns information and statistics about the server."),
-        Row("shutdown", -1, Admin | NoScript | Loading | Stale, 0, 0, 0, &ServerCommands.Shutdown, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server."),
+        Row("shutdown", -1, Admin | NoScript | Loading | Stale | NoMulti, 0, 0, 0, &ServerCommands.Shutdown, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server."),
         Parent("command", -1, Loading | Stale, &ServerCommands.Command, "server", "Returns detailed information about all commands.",
             Row("command|count", 2, Loading | Stale, 0, 0, 0, &ServerCommands.CommandCount, "server", "Returns a count of commands.", "2.8.13"),
             Row("command|info", -2, Loading | Stale, 0, 0, 0, &ServerCommands.CommandInfo, "server", "Returns information about one, multiple or all commands.", "2.8.13"),
@@ -139,6 +139,7 @@ public static unsafe class CommandTable
         .. AclCommands.Rows,
         .. IntrospectionCommands.Rows,
         .. PubSubCommands.Rows,
+        .. TransactionCommands.Rows,
     ];
 
     /// <summary>

@@ -54,6 +54,7 @@ public static unsafe class Dispatcher
         // (SET ... PXAT, PEXPIREAT, DEL) carry them even when rename-command changed the command's name.
         if (cmd == null && (!c.Server.Store.Loading || (cmd = CommandTable.LookupOriginal(c.Arg(0))) == null))
         {
+            if (c.Client.InMulti) TransactionCommands.FlagTransaction(c.Client);
             UnknownCommand(ref c);
             return;
         }
@@ -62,6 +63,7 @@ public static unsafe class Dispatcher
             CommandDef? sub = CommandTable.LookupSub(cmd, c.Arg(1));
             if (sub == null)
             {
+                if (c.Client.InMulti) TransactionCommands.FlagTransaction(c.Client);
                 c.Reply.WriteError($"ERR unknown subcommand '{Truncate(c.ArgString(1), 128)}'. Try {cmd.Name.ToUpperInvariant()} HELP.");
                 return;
             }
@@ -69,20 +71,29 @@ public static unsafe class Dispatcher
         }
         if (!cmd.ArityOk(c.Argc))
         {
+            if (c.Client.InMulti) TransactionCommands.FlagTransaction(c.Client);
             c.Reply.WriteError(Errors.WrongArity(cmd.Name));
             Interlocked.Increment(ref cmd.RejectedCalls);
             return;
         }
         // Authentication and ACL permissions (NOAUTH, NOPERM), as Redis checks them after arity: one
-        // flag test unless the client is unauthenticated or its user is restricted.
-        if (c.Client.Restricted && !Security.Acl.CheckOrReply(ref c, cmd)) return;
+        // flag test unless the client is unauthenticated or its user is restricted. Refused inside
+        // MULTI, the command also makes EXEC fail (-EXECABORT), as Redis's rejectCommand does.
+        if (c.Client.Restricted && !Security.Acl.CheckOrReply(ref c, cmd))
+        {
+            if (c.Client.InMulti) TransactionCommands.FlagTransaction(c.Client);
+            return;
+        }
         // CLIENT PAUSE: the client waits (its command runs when the pause ends), it is not refused.
         if (c.Server.Pause.Mode != ClientPause.None && c.Server.Pause.TryPostpone(ref c, cmd)) return;
         if (c.Client.InPubSub && !c.Reply.Resp3 && !PubSubCommands.AllowedWhileSubscribed(cmd))
         {
+            if (c.Client.InMulti) TransactionCommands.FlagTransaction(c.Client);
             c.Reply.WriteError($"ERR Can't execute '{cmd.Name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
             return;
         }
+        // Inside MULTI commands are queued (+QUEUED) instead, except EXEC, DISCARD and a few.
+        if (c.Client.InMulti && TransactionCommands.TryQueue(ref c, cmd)) return;
         ExecuteResolved(ref c, cmd);
     }
 
@@ -97,7 +108,8 @@ public static unsafe class Dispatcher
         // already passed here; the script refuses its deny-oom writes instead (ScriptTransaction.Call).
         var server = c.Server;
         // Not while loading either: the log must replay whole (Redis does not evict while loading).
-        if (server.MaxMemory > 0 && !c.Client.InScript && !server.Store.Loading && Memory.MemoryCounters.Used > server.MaxMemory
+        // Nor inside EXEC: it holds shard locks too, and checked memory for its commands as a whole.
+        if (server.MaxMemory > 0 && !c.Client.InScript && !c.Client.InExec && !server.Store.Loading && Memory.MemoryCounters.Used > server.MaxMemory
             && !Keyspace.Evictor.FreeMemoryIfNeeded(server.Store, server.MaxMemory, server.EvictionPolicy, server.EvictionSamples, ref server.EvictedKeys)
             && (cmd.Flags & CommandFlags.DenyOom) != 0)
         {
@@ -110,7 +122,10 @@ public static unsafe class Dispatcher
         {
             // A script's own command: its time is the script's (EVAL's usec), not measured twice, and it
             // is not logged on its own: the script's effects are logged as one unit at commit.
+            bool watched = (cmd.Flags & CommandFlags.Write) != 0 && c.Store.Watches.Active;
+            if (watched) TransactionCommands.SignalBefore(ref c, cmd);
             cmd.Handler(ref c);
+            if (watched && Changed(ref c, cmd, errorsBefore)) TransactionCommands.SignalAfter(ref c, cmd, late: false);
             Interlocked.Increment(ref cmd.Calls);
             if (c.Reply.ErrorCount != errorsBefore) Interlocked.Increment(ref cmd.FailedCalls);
             if (server.PubSub.MonitorCount != 0) FeedMonitors(ref c, cmd);
@@ -118,6 +133,14 @@ public static unsafe class Dispatcher
         }
         c.Client.LastCommand = cmd;
         long start = c.Timestamp != 0 ? c.Timestamp : Stopwatch.GetTimestamp();
+        if (c.Client.InExec)
+        {
+            // A command of EXEC: the EXEC holds its shard locks (no gate), serves blocked clients after
+            // it ends, and logs its writes as one AOF unit (WriteScope is open).
+            InvokeHandler(ref c, cmd);
+            RecordStats(ref c, cmd, start, errorsBefore);
+            return;
+        }
         // While scripts hold shard locks, a command that needs one of them must not wait behind a
         // script past busy-reply-threshold: the gate answers -BUSY instead (Scripting/ScriptGate.cs).
         // EVAL and other commands scripts may not call take their own locks: they skip the check.
@@ -126,6 +149,11 @@ public static unsafe class Dispatcher
         // Serve clients blocked on keys this command pushed to (Redis's handleClientsBlockedOnKeys),
         // now that it holds no locks. Inside MULTI/EXEC or a script the unit's end does it instead.
         if (c.Server.Blocking.HasReadyKeys && !c.Client.DenyBlocking) c.Server.Blocking.HandleReadyKeys();
+        RecordStats(ref c, cmd, start, errorsBefore);
+    }
+
+    static void RecordStats(ref CommandContext c, CommandDef cmd, long start, long errorsBefore)
+    {
         long end = Stopwatch.GetTimestamp();
         c.Timestamp = end;
         long elapsed = end - start;
@@ -161,13 +189,48 @@ public static unsafe class Dispatcher
             c.Server.Latency.Add((cmd.Flags & CommandFlags.Fast) != 0 ? "fast-command" : "command", ms);
     }
 
-    /// <summary>Runs the handler; a write command under persistence goes through the AOF write scope.</summary>
+    /// <summary>
+    /// Runs the handler; a write command under persistence goes through the AOF write scope, and so does
+    /// one while some key is watched (WATCH's signal is given with the command's shard locks held).
+    /// </summary>
     internal static void InvokeHandler(ref CommandContext c, CommandDef cmd)
     {
-        if ((cmd.Flags & CommandFlags.Write) != 0 && c.Server.Persistence is { } persistence)
-            ExecuteWrite(ref c, cmd, persistence, c.Reply.ErrorCount);
-        else
+        if ((cmd.Flags & CommandFlags.Write) == 0)
+        {
             cmd.Handler(ref c);
+            return;
+        }
+        long errorsBefore = c.Reply.ErrorCount;
+        if (c.Server.Persistence is { } persistence) ExecuteWrite(ref c, cmd, persistence, errorsBefore);
+        else if (c.Store.Watches.Active) ExecuteWatchedWrite(ref c, cmd, errorsBefore);
+        else
+        {
+            cmd.Handler(ref c);
+            // A WATCH that registered while this ran without the scope: signal late rather than never.
+            if (c.Store.Watches.Active && Changed(ref c, cmd, errorsBefore)) TransactionCommands.SignalAfter(ref c, cmd, late: true);
+        }
+    }
+
+    /// <summary>Whether a write command changed the dataset: its handler counted changes (c.Dirty), or
+    /// for families that do not count yet, it did not reply an error nor block.</summary>
+    static bool Changed(ref CommandContext c, CommandDef cmd, long errorsBefore) =>
+        c.Dirty > 0 || (!cmd.TracksDirty && c.Reply.ErrorCount == errorsBefore && !c.Client.Suspended);
+
+    /// <summary>A write command without persistence while some key is watched: its shard locks are held
+    /// around the handler and the signal to the watchers (Persistence/WriteScope.cs).</summary>
+    static void ExecuteWatchedWrite(ref CommandContext c, CommandDef cmd, long errorsBefore)
+    {
+        Persistence.WriteScope.Enter(ref c, cmd);
+        try
+        {
+            TransactionCommands.SignalBefore(ref c, cmd);
+            cmd.Handler(ref c);
+            if (Changed(ref c, cmd, errorsBefore)) TransactionCommands.SignalAfter(ref c, cmd, late: false);
+        }
+        finally
+        {
+            Persistence.WriteScope.Exit();
+        }
     }
 
     /// <summary>
@@ -185,8 +248,11 @@ public static unsafe class Dispatcher
         Persistence.WriteScope.Enter(ref c, cmd);
         try
         {
+            bool watched = c.Store.Watches.Active;
+            if (watched) TransactionCommands.SignalBefore(ref c, cmd);
             cmd.Handler(ref c);
-            bool changed = c.Dirty > 0 || (!cmd.TracksDirty && c.Reply.ErrorCount == errorsBefore && !c.Client.Suspended);
+            bool changed = Changed(ref c, cmd, errorsBefore);
+            if (watched && changed) TransactionCommands.SignalAfter(ref c, cmd, late: false);
             if (changed) persistence.Propagate(ref c);
             else Persistence.Propagation.Reset();
         }

@@ -112,6 +112,8 @@ public static unsafe class Evictor
             if (victim == null) return false;
             best.KeyEvents?.OnEvict(best, victim); // the AOF logs it as DEL
             byte[]? evictedKey = (PubSub.KeyspaceEvents.Flags & PubSub.KeyspaceEvents.Evicted) != 0 ? Entry.Key(victim).ToArray() : null;
+            if (store.Watches.Active) // an evicted watched key makes its watchers' EXEC fail
+                store.Watches.Touch(store.Databases[best.Ordinal / Database.ShardCount], new ReadOnlySpan<byte>(Entry.KeyOf(victim), victim->KeyLength));
             best.Delete(victim);
             if (evictedKey != null)
                 PubSub.KeyspaceEvents.Notify(PubSub.KeyspaceEvents.Evicted, "evicted"u8, evictedKey, best.Ordinal / Database.ShardCount);

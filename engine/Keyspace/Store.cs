@@ -12,6 +12,9 @@ public sealed class Store : IDisposable
 
     public readonly Database[] Databases;
 
+    /// <summary>WATCH's keys and the "key modified" signal (Watches.cs).</summary>
+    public readonly Watches Watches = new();
+
     /// <summary>True while data is loaded at startup (AOF replay): handlers treat no TTL as passed,
     /// like Redis's server.loading.</summary>
     public volatile bool Loading;

@@ -11,7 +11,7 @@ public static unsafe class PersistenceCommands
 {
     public static readonly CommandDef[] Rows =
     [
-        CommandTable.Row("save", 1, Admin | NoScript, 0, 0, 0, &Save, "server", "Synchronously saves the database(s) to disk."),
+        CommandTable.Row("save", 1, Admin | NoScript | NoMulti, 0, 0, 0, &Save, "server", "Synchronously saves the database(s) to disk."),
         CommandTable.Row("bgsave", -1, Admin | NoScript, 0, 0, 0, &BgSave, "server", "Asynchronously saves the database(s) to disk."),
         CommandTable.Row("lastsave", 1, Loading | Stale | Fast, 0, 0, 0, &LastSave, "server", "Returns the Unix timestamp of the last successful save to disk."),
         CommandTable.Row("bgrewriteaof", 1, Admin | NoScript, 0, 0, 0, &BgRewriteAof, "server", "Asynchronously rewrites the append-only file to disk."),

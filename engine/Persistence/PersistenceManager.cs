@@ -284,6 +284,12 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     /// </summary>
     public long LogScript(Scripting.ScriptEffects effects)
     {
+        if (WriteScope.InUnit)
+        {
+            // A script run by EXEC (EVAL inside MULTI): its effects join the transaction's unit, in order.
+            for (int i = 0; i < effects.Count; i++) WriteScope.Unit.Add(effects.Db(i), effects.Command(i));
+            return 0;
+        }
         var unit = t_unit ??= new AofUnit();
         unit.Clear();
         for (int i = 0; i < effects.Count; i++) unit.Add(effects.Db(i), effects.Command(i));

@@ -84,7 +84,7 @@ public sealed class ScriptRegistry
         bool otherKindBusy = false;
         foreach (var tx in All)
         {
-            if (!tx.IsBusy(thresholdMs)) continue;
+            if (!tx.IsBusy(thresholdMs) || tx.Kind == ScriptKind.Exec) continue; // a MULTI/EXEC is not a script
             if (tx.Kind != kind)
             {
                 otherKindBusy = true;

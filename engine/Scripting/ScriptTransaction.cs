@@ -34,6 +34,9 @@ public enum ScriptKind : byte
 {
     Eval,
     Function,
+
+    /// <summary>Not a script: MULTI/EXEC holding the shard locks of its queued commands (BeginExec).</summary>
+    Exec,
 }
 
 /// <summary>Implemented by the script host: stops the script's Lua code as soon as possible (SCRIPT
@@ -267,6 +270,71 @@ public sealed unsafe class ScriptTransaction : IDisposable
         return BeginResult.Started;
     }
 
+    // ---------------------------------------------------------------- EXEC
+
+    /// <summary>EXEC: adds shards of <paramref name="db"/> to take (before <see cref="BeginExec"/>).</summary>
+    public void Want(int db, ulong mask) => _want[db] |= mask;
+
+    /// <summary>EXEC: take every shard of every database.</summary>
+    public void WantEverything() => _wantAll = true;
+
+    /// <summary>
+    /// MULTI/EXEC (Commands/TransactionCommands.cs) uses a transaction only for its locks: the shards
+    /// named by <see cref="Want"/> are taken in the global order, registered like a script's (the gate,
+    /// -BUSY), and held until <see cref="End"/>. EXEC's commands run as the client itself, without undo
+    /// (Redis does not roll a transaction back) and never re-run, so an inline run is not migrated. With
+    /// <paramref name="onIoThread"/> the locks are only tried: WouldWait means nothing is held.
+    /// </summary>
+    public BeginResult BeginExec(ref CommandContext caller, bool onIoThread)
+    {
+        OnIoThread = onIoThread;
+        _migrateRequested = false;
+        Kind = ScriptKind.Exec;
+        ReadOnly = false;
+        AllowOom = true;
+        Attempt = 1;
+        Client.Db = caller.Client.Db;
+        _recordEffects = false; // the EXEC's writes are logged through the dispatcher, as one WriteScope unit
+        _retryRequested = false;
+        Volatile.Write(ref _generation, _generation + 1);
+        _running = 1;
+        var acquired = AcquireWanted(out ScriptKind busyKind);
+        if (acquired != AcquireResult.Acquired)
+        {
+            if (acquired == AcquireResult.Busy) WriteBusy(caller.Reply, busyKind);
+            End();
+            return acquired == AcquireResult.Busy ? BeginResult.Busy : BeginResult.WouldWait;
+        }
+        Volatile.Write(ref _startTimestamp, Math.Max(1, Environment.TickCount64));
+        _timeMs = caller.NowMs;
+        return BeginResult.Started;
+    }
+
+    /// <summary>The shards held now (for WriteScope.BeginUnit); null when every shard is.</summary>
+    public List<Shard>? HeldShards(List<Shard> into)
+    {
+        if (_wantAll) return null;
+        into.Clear();
+        for (int db = 0; db < _dbCount; db++)
+        {
+            var shards = _store.Databases[db].Shards;
+            for (ulong m = _held[db]; m != 0; m &= m - 1) into.Add(shards[System.Numerics.BitOperations.TrailingZeroCount(m)]);
+        }
+        return into;
+    }
+
+    /// <summary>Makes <paramref name="tx"/> the running transaction of this thread (keys made ready
+    /// for blocked clients are deferred to its commit); returns the previous one for
+    /// <see cref="ExitRunning"/>.</summary>
+    public static ScriptTransaction? EnterRunning(ScriptTransaction tx)
+    {
+        var prev = t_running;
+        t_running = tx;
+        return prev;
+    }
+
+    public static void ExitRunning(ScriptTransaction? prev) => t_running = prev;
+
     /// <summary>
     /// After a run that asked for a retry (and was rolled back): releases everything and takes, in
     /// order, every shard the script needed so far. Returns false (BUSY written) like Begin.
@@ -449,6 +517,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
         long errors = Reply.ErrorCount;
         var ctx = new CommandContext(_server, Client, Reply, Args);
         ctx.SetTime(_timeMs);
+        var outer = t_running; // an EXEC running this script (EVAL inside MULTI)
         t_running = this;
         try
         {
@@ -456,7 +525,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
         }
         finally
         {
-            t_running = null;
+            t_running = outer;
         }
         Client.Suspended = false; // a blocking command must not wait inside a script (InScript); never park here
         if (write && _recordEffects && Reply.ErrorCount == errors) _effects.Add(Client.Db, Args);
