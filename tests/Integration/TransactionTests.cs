@@ -1,0 +1,454 @@
+// MULTI/EXEC/DISCARD/WATCH/UNWATCH (Redis's multi.c) through raw RESP: queueing and the refusals that
+// make EXEC answer -EXECABORT, runtime errors inside EXEC, WATCH aborting on every kind of change
+// (another client, this client before MULTI, expiry, FLUSHDB/FLUSHALL/SWAPDB, RENAME, MOVE, scripts)
+// and not on no-op writes, OOM while queueing and at EXEC, and isolation: concurrent transactions and
+// WATCH-retry loops never lose an update nor show half a transaction. Everything here holds against
+// redis-server 7.0 as well (NATIVEKV_TEST_TARGET=redis).
+using System.Globalization;
+using NativeKv.Tests.Harness;
+using NUnit.Framework;
+
+namespace NativeKv.Tests.Integration;
+
+[Category(TestTarget.Integration)]
+public sealed class TransactionTests : ServerFixture
+{
+    private static string S(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+    // ---- queueing and its errors ----
+
+    [Test]
+    public void MultiExec_QueuesAndAnswersEveryReplyInOrder() => ReplyScript.Run(Client, """
+        MULTI => +OK
+        SET a 1 => +QUEUED
+        INCR a => +QUEUED
+        GET a => +QUEUED
+        RPUSH l x y => +QUEUED
+        LRANGE l 0 -1 => +QUEUED
+        EXEC => [+OK, :2, "2", :2, ["x", "y"]]
+        MULTI => +OK
+        EXEC => []
+        GET a => "2"
+        """);
+
+    [Test]
+    public void ControlErrors_AreRedisTexts() => ReplyScript.Run(Client, """
+        EXEC => -ERR EXEC without MULTI
+        DISCARD => -ERR DISCARD without MULTI
+        MULTI => +OK
+        MULTI => -ERR MULTI calls can not be nested
+        WATCH a => -ERR WATCH inside MULTI is not allowed
+        SET a 1 => +QUEUED
+        EXEC => [+OK]
+        WATCH => -ERR wrong number of arguments for 'watch' command
+        """);
+
+    [Test]
+    public void UnknownCommandOrWrongArity_WhileQueueing_AbortsTheExec()
+    {
+        Client.Ok("MULTI");
+        RespAssert.IsSimple(Call("SET", "a", "1"), "QUEUED");
+        RespAssert.IsError(Call("NOSUCHCOMMAND", "x"), "ERR unknown command 'NOSUCHCOMMAND', with args beginning with: 'x' ");
+        ReplyScript.Run(Client, """
+            EXEC => -EXECABORT Transaction discarded because of previous errors.
+            GET a => (nil)
+            MULTI => +OK
+            SET a => -ERR wrong number of arguments for 'set' command
+            SET a 2 => +QUEUED
+            EXEC => -EXECABORT Transaction discarded because of previous errors.
+            GET a => (nil)
+            MULTI => +OK
+            CONFIG NOSUCHSUB => -ERR unknown subcommand 'NOSUCHSUB'. Try CONFIG HELP.
+            EXEC => -EXECABORT Transaction discarded because of previous errors.
+            EXEC => -ERR EXEC without MULTI
+            """);
+    }
+
+    [Test]
+    public void NoMultiCommands_AreRefusedAndAbortTheExec() => ReplyScript.Run(Client, """
+        MULTI => +OK
+        SAVE => -ERR Command not allowed inside a transaction
+        SHUTDOWN => -ERR Command not allowed inside a transaction
+        EXEC => -EXECABORT Transaction discarded because of previous errors.
+        PING => +PONG
+        """);
+
+    [Test]
+    public void RuntimeErrorInsideExec_IsOneReply_TheOtherCommandsStillRun() => ReplyScript.Run(Client, """
+        SET s text => +OK
+        MULTI => +OK
+        INCR s => +QUEUED
+        LPUSH s x => +QUEUED
+        SET t 1 => +QUEUED
+        INCRBY t notanumber => +QUEUED
+        EXEC => [-ERR value is not an integer or out of range, -WRONGTYPE Operation against a key holding the wrong kind of value, +OK, -ERR value is not an integer or out of range]
+        GET t => "1"
+        """);
+
+    [Test]
+    public void Discard_DropsTheQueue_AndTheClientLeavesMulti() => ReplyScript.Run(Client, """
+        MULTI => +OK
+        SET a 1 => +QUEUED
+        DISCARD => +OK
+        GET a => (nil)
+        SET a 2 => +OK
+        """);
+
+    [Test]
+    public void SelectInsideExec_AppliesToTheFollowingCommands_AndStays() => ReplyScript.Run(Client, """
+        MULTI => +OK
+        SELECT 3 => +QUEUED
+        SET a in3 => +QUEUED
+        SELECT 100 => +QUEUED
+        EXEC => [+OK, +OK, -ERR DB index is out of range]
+        GET a => "in3"
+        SELECT 0 => +OK
+        GET a => (nil)
+        """);
+
+    [Test]
+    public void BlockingCommandsInsideExec_AnswerAsTimedOut_PushesServeAfterwards() => ReplyScript.Run(Client, """
+        MULTI => +OK
+        BLPOP l 0 => +QUEUED
+        RPUSH l a => +QUEUED
+        BLPOP l 0 => +QUEUED
+        BRPOPLPUSH none l 0 => +QUEUED
+        EXEC => [(nil array), :1, ["l", "a"], (nil)]
+        """);
+
+    [Test]
+    public void ScriptsInsideExec_Run_AndTheirWritesCount() => ReplyScript.Run(Client, """
+        MULTI => +OK
+        SET n 5 => +QUEUED
+        EVAL "return redis.call('INCR', KEYS[1])" 1 n => +QUEUED
+        EVAL "return redis.call('GET', 'n')" 0 => +QUEUED
+        EXEC => [+OK, :6, "6"]
+        """);
+
+    // ---- WATCH ----
+
+    [Test]
+    public void Watch_AnotherClientsWrite_AbortsTheExec_AndTheWatchesAreGoneAfterwards()
+    {
+        using var other = NewClient();
+        Client.Ok("SET", "w", "1");
+        Client.Ok("WATCH", "w");
+        other.Ok("SET", "w", "2");
+        Client.Ok("MULTI");
+        RespAssert.IsSimple(Call("SET", "w", "mine"), "QUEUED");
+        RespAssert.IsNullArray(Call("EXEC"));
+        RespAssert.IsBulk(Call("GET", "w"), "2");
+        // EXEC forgot the watch: the next transaction runs.
+        Client.Ok("MULTI");
+        RespAssert.IsSimple(Call("SET", "w", "mine"), "QUEUED");
+        ReplyScript.Check("EXEC", Call("EXEC"), "[+OK]");
+    }
+
+    [Test]
+    public void Watch_UntouchedKeys_AndOtherKeysWritten_LetTheExecRun()
+    {
+        using var other = NewClient();
+        Client.Ok("SET", "w", "1");
+        Client.Ok("WATCH", "w", "absent");
+        other.Ok("SET", "unrelated", "x");
+        RespAssert.IsBulk(other.Call("GET", "w"), "1");
+        Client.Ok("MULTI");
+        RespAssert.IsSimple(Call("INCR", "w"), "QUEUED");
+        ReplyScript.Check("EXEC", Call("EXEC"), "[:2]");
+    }
+
+    [Test]
+    public void Watch_OwnWriteBeforeMulti_AbortsTheExec()
+    {
+        Client.Ok("WATCH", "w");
+        Client.Ok("SET", "w", "1");
+        Client.Ok("MULTI");
+        RespAssert.IsSimple(Call("GET", "w"), "QUEUED");
+        RespAssert.IsNullArray(Call("EXEC"));
+    }
+
+    [Test]
+    public void Watch_KeyCreatedByAnotherClient_AbortsTheExec()
+    {
+        using var other = NewClient();
+        Client.Ok("WATCH", "new");
+        RespAssert.IsInteger(other.Call("LPUSH", "new", "x"), 1);
+        Client.Ok("MULTI");
+        RespAssert.IsNullArray(Call("EXEC"));
+    }
+
+    [Test]
+    public void Watch_NoOpWritesOfOtherClients_DoNotAbort()
+    {
+        // Redis signals a key only when a command changed it.
+        using var other = NewClient();
+        Client.Ok("SET", "w", "1");
+        Client.Ok("WATCH", "w", "missing");
+        RespAssert.IsInteger(other.Call("DEL", "missing"), 0);
+        RespAssert.IsInteger(other.Call("EXPIRE", "missing", "100"), 0);
+        RespAssert.IsInteger(other.Call("PERSIST", "w"), 0);
+        RespAssert.IsNil(other.Call("SET", "w", "2", "NX"));
+        RespAssert.IsInteger(other.Call("SETNX", "w", "3"), 0);
+        RespAssert.IsInteger(other.Call("MSETNX", "w", "4", "missing", "5"), 0);
+        Client.Ok("MULTI");
+        RespAssert.IsSimple(Call("GET", "w"), "QUEUED");
+        ReplyScript.Check("EXEC", Call("EXEC"), "[\"1\"]");
+    }
+
+    [Test]
+    public void Unwatch_AndDiscard_ForgetTheWatches()
+    {
+        using var other = NewClient();
+        Client.Ok("WATCH", "w");
+        Client.Ok("UNWATCH");
+        other.Ok("SET", "w", "1");
+        Client.Ok("MULTI");
+        ReplyScript.Check("EXEC", Call("EXEC"), "[]");
+
+        Client.Ok("WATCH", "w");
+        Client.Ok("MULTI");
+        Client.Ok("DISCARD");
+        other.Ok("SET", "w", "2");
+        Client.Ok("MULTI");
+        ReplyScript.Check("EXEC", Call("EXEC"), "[]");
+
+        // UNWATCH also clears a watch already touched.
+        Client.Ok("WATCH", "w");
+        other.Ok("SET", "w", "3");
+        Client.Ok("UNWATCH");
+        Client.Ok("MULTI");
+        ReplyScript.Check("EXEC", Call("EXEC"), "[]");
+    }
+
+    [Test]
+    public void Watch_KeyThatExpires_AbortsTheExec()
+    {
+        Client.Ok("SET", "w", "1", "PX", "100");
+        Client.Ok("WATCH", "w");
+        Thread.Sleep(250);
+        Client.Ok("MULTI");
+        RespAssert.IsSimple(Call("SET", "x", "1"), "QUEUED");
+        RespAssert.IsNullArray(Call("EXEC"));
+        RespAssert.IsNil(Call("GET", "x"));
+    }
+
+    [Test]
+    public void Watch_KeyWithALaterTtl_DoesNotAbort()
+    {
+        Client.Ok("SET", "w", "1", "EX", "100");
+        Client.Ok("WATCH", "w");
+        Client.Ok("MULTI");
+        RespAssert.IsSimple(Call("GET", "w"), "QUEUED");
+        ReplyScript.Check("EXEC", Call("EXEC"), "[\"1\"]");
+    }
+
+    [Test]
+    public void Watch_FlushAllAndFlushDb_AbortOnlyForKeysThatExisted()
+    {
+        using var other = NewClient();
+        Client.Ok("SET", "w", "1");
+        Client.Ok("WATCH", "w");
+        other.Ok("FLUSHALL");
+        Client.Ok("MULTI");
+        RespAssert.IsNullArray(Call("EXEC"));
+
+        // A watched key that does not exist is not changed by a flush (Redis 7).
+        Client.Ok("WATCH", "gone");
+        other.Ok("FLUSHDB");
+        Client.Ok("MULTI");
+        ReplyScript.Check("EXEC", Call("EXEC"), "[]");
+
+        Client.Ok("SET", "w", "1");
+        Client.Ok("WATCH", "w");
+        other.Ok("FLUSHDB");
+        Client.Ok("MULTI");
+        RespAssert.IsNullArray(Call("EXEC"));
+    }
+
+    [Test]
+    public void Watch_SwapDbBringingTheKey_AbortsTheExec()
+    {
+        using var other = NewClient();
+        other.Ok("SELECT", "1");
+        other.Ok("SET", "w", "in1");
+        Client.Ok("WATCH", "w"); // absent in database 0
+        other.Ok("SWAPDB", "0", "1");
+        Client.Ok("MULTI");
+        RespAssert.IsSimple(Call("GET", "w"), "QUEUED");
+        RespAssert.IsNullArray(Call("EXEC"));
+        RespAssert.IsBulk(Call("GET", "w"), "in1");
+    }
+
+    [TestCase("RENAME", "w", "other")]
+    [TestCase("RENAME", "other", "w")]
+    [TestCase("MOVE", "w", "2")]
+    [TestCase("DEL", "w")]
+    [TestCase("EXPIRE", "w", "100")]
+    [TestCase("APPEND", "w", "x")]
+    [TestCase("GETDEL", "w")]
+    [TestCase("COPY", "other", "w", "REPLACE")]
+    public void Watch_EachKindOfChange_AbortsTheExec(params string[] change)
+    {
+        using var other = NewClient();
+        Client.Ok("SET", "w", "1");
+        Client.Ok("SET", "other", "2");
+        Client.Ok("WATCH", "w");
+        Assert.That(other.Call(change).IsError, Is.False);
+        Client.Ok("MULTI");
+        RespAssert.IsSimple(Call("PING"), "QUEUED");
+        RespAssert.IsNullArray(Call("EXEC"));
+    }
+
+    [Test]
+    public void Watch_CopySourceOnly_IsNotChanged()
+    {
+        using var other = NewClient();
+        Client.Ok("SET", "w", "1");
+        Client.Ok("WATCH", "w");
+        RespAssert.IsInteger(other.Call("COPY", "w", "dest"), 1);
+        Client.Ok("MULTI");
+        ReplyScript.Check("EXEC", Call("EXEC"), "[]");
+    }
+
+    [Test]
+    public void Watch_ScriptWritingTheKey_AbortsTheExec()
+    {
+        using var other = NewClient();
+        Client.Ok("WATCH", "w");
+        RespAssert.IsInteger(other.Call("EVAL", "return redis.call('INCR', KEYS[1])", "1", "w"), 1);
+        Client.Ok("MULTI");
+        RespAssert.IsNullArray(Call("EXEC"));
+    }
+
+    [Test]
+    public void Watch_AnotherTransactionWritingTheKey_AbortsTheExec()
+    {
+        using var other = NewClient();
+        Client.Ok("WATCH", "w");
+        other.Ok("MULTI");
+        RespAssert.IsSimple(other.Call("SET", "w", "theirs"), "QUEUED");
+        ReplyScript.Check("EXEC", other.Call("EXEC"), "[+OK]");
+        Client.Ok("MULTI");
+        RespAssert.IsSimple(Call("SET", "w", "mine"), "QUEUED");
+        RespAssert.IsNullArray(Call("EXEC"));
+        RespAssert.IsBulk(Call("GET", "w"), "theirs");
+    }
+
+    [Test]
+    public void Watch_DisconnectedWatcher_LeavesNothingBehind()
+    {
+        for (int i = 0; i < 50; i++)
+        {
+            using var c = NewClient();
+            c.Ok("WATCH", "w" + S(i), "shared");
+            c.Ok("MULTI");
+            RespAssert.IsSimple(c.Call("SET", "w" + S(i), "x"), "QUEUED");
+        }
+        // The abandoned transactions never ran; writes to their keys still work.
+        Client.Ok("SET", "shared", "1");
+        RespAssert.IsInteger(Call("EXISTS", "w0", "w49"), 0);
+    }
+
+    // ---- memory ----
+
+    [Test]
+    public void OverMaxmemory_QueueingIsRefused_AndExecWithDenyOomCommandsAborts()
+    {
+        Client.Ok("SET", "filler", new string('x', 10_000));
+        try
+        {
+            Client.Ok("MULTI");
+            RespAssert.IsSimple(Call("SET", "a", "1"), "QUEUED");
+            RespAssert.IsSimple(Call("CONFIG", "SET", "maxmemory", "1"), "QUEUED");
+            ReplyScript.Check("EXEC", Call("EXEC"), "[+OK, +OK]");
+            // Over the limit (noeviction): every command is refused while queueing, even a read.
+            Client.Ok("MULTI");
+            RespAssert.IsError(Call("GET", "a"), "OOM command not allowed when used memory > 'maxmemory'.");
+            RespAssert.IsError(Call("EXEC"), "EXECABORT Transaction discarded because of previous errors.");
+            Client.Ok("CONFIG", "SET", "maxmemory", "0");
+
+            // Queued below the limit, the limit comes down, EXEC of a deny-oom command is refused.
+            using var other = NewClient();
+            Client.Ok("MULTI");
+            RespAssert.IsSimple(Call("SET", "b", "1"), "QUEUED");
+            other.Ok("CONFIG", "SET", "maxmemory", "1");
+            RespAssert.IsError(Call("EXEC"), "EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.");
+            other.Ok("CONFIG", "SET", "maxmemory", "0");
+            RespAssert.IsNil(Call("GET", "b"));
+            RespAssert.IsError(Call("EXEC"), "ERR EXEC without MULTI");
+        }
+        finally
+        {
+            using var admin = NewClient();
+            admin.Ok("CONFIG", "SET", "maxmemory", "0");
+        }
+    }
+
+    // ---- atomicity and isolation ----
+
+    [Test]
+    public void ConcurrentTransactions_AreNeverSeenHalfDone()
+    {
+        const int Writers = 4, Rounds = 300;
+        Client.Ok("MSET", "a", "0", "b", "0");
+        using var stop = new CancellationTokenSource();
+        string? violation = null;
+        var reader = Task.Run(() =>
+        {
+            using var c = NewClient();
+            while (!stop.IsCancellationRequested)
+            {
+                var r = c.Call("MGET", "a", "b");
+                if (r.Items![0].Text != r.Items[1].Text) violation = $"a={r.Items[0].Text} b={r.Items[1].Text}";
+                var t = c.Call("EVAL", "return {redis.call('GET','a'), redis.call('GET','b')}", "2", "a", "b");
+                if (t.Items![0].Text != t.Items[1].Text) violation = $"script saw a={t.Items[0].Text} b={t.Items[1].Text}";
+            }
+        });
+        var writers = Enumerable.Range(0, Writers).Select(_ => Task.Run(() =>
+        {
+            using var c = NewClient();
+            for (int i = 0; i < Rounds; i++)
+            {
+                c.Ok("MULTI");
+                RespAssert.IsSimple(c.Call("INCR", "a"), "QUEUED");
+                RespAssert.IsSimple(c.Call("INCR", "b"), "QUEUED");
+                var r = c.Call("EXEC");
+                Assert.That(r.Items![0].Integer, Is.EqualTo(r.Items[1].Integer), "a transaction saw another one half done");
+            }
+        })).ToArray();
+        Task.WaitAll(writers);
+        stop.Cancel();
+        reader.Wait();
+        Assert.That(violation, Is.Null);
+        RespAssert.IsBulk(Call("GET", "a"), S(Writers * Rounds));
+        RespAssert.IsBulk(Call("GET", "b"), S(Writers * Rounds));
+    }
+
+    [Test]
+    public void WatchRetryLoops_FromManyClients_LoseNoUpdate()
+    {
+        const int Clients = 4, Increments = 150;
+        Client.Ok("SET", "counter", "0");
+        long aborted = 0;
+        var tasks = Enumerable.Range(0, Clients).Select(_ => Task.Run(() =>
+        {
+            using var c = NewClient();
+            for (int i = 0; i < Increments; i++)
+            {
+                while (true)
+                {
+                    c.Ok("WATCH", "counter");
+                    long v = long.Parse(c.Call("GET", "counter").Text!, CultureInfo.InvariantCulture);
+                    c.Ok("MULTI");
+                    RespAssert.IsSimple(c.Call("SET", "counter", S(v + 1)), "QUEUED");
+                    var r = c.Call("EXEC");
+                    if (r.Items != null) break;
+                    Interlocked.Increment(ref aborted);
+                }
+            }
+        })).ToArray();
+        Task.WaitAll(tasks);
+        RespAssert.IsBulk(Call("GET", "counter"), S(Clients * Increments));
+        TestContext.Out.WriteLine($"{aborted} EXECs aborted by WATCH and retried");
+    }
+}
