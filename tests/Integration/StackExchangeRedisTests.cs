@@ -1,6 +1,6 @@
 // StackExchange.Redis, the most used .NET client, against the real server: connecting (its handshake of
 // INFO, CONFIG GET, ECHO ...), strings, expiry, deletes, batches and concurrent async pipelining, and the
-// admin API (allowAdmin). Transactions (MULTI) are not covered yet.
+// admin API (allowAdmin). Transactions: TransactionClientTests.cs.
 using System.Globalization;
 using NativeKv.Tests.Harness;
 using NUnit.Framework;

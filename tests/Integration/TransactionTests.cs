@@ -452,3 +452,66 @@ public sealed class TransactionTests : ServerFixture
         TestContext.Out.WriteLine($"{aborted} EXECs aborted by WATCH and retried");
     }
 }
+
+/// <summary>EXEC in the AOF: one MULTI/EXEC unit of the writes that changed something, in their
+/// absolute forms, replayed whole; under appendfsync always EXEC's reply waits for its fsync.</summary>
+[Category(TestTarget.Integration)]
+public sealed class TransactionAofTests
+{
+    [Test]
+    public void Exec_IsLoggedAsOneUnit_AndReplaysToTheSameState()
+    {
+        using var dir = new DataDir();
+        using (var server = dir.Start("--appendonly", "yes"))
+        {
+            using var c = server.Connect();
+            c.Ok("MULTI");
+            foreach (var cmd in new[] { new[] { "SET", "a", "1", "EX", "1000" }, ["INCR", "n"], ["DEL", "missing"], ["SELECT", "2"], ["RPUSH", "l", "x"], ["INCR", "l"] })
+                RespAssert.IsSimple(c.Call(cmd), "QUEUED");
+            ReplyScript.Check("EXEC", c.Call("EXEC"), "[+OK, :1, :0, +OK, :1, -WRONGTYPE Operation against a key holding the wrong kind of value]");
+            server.Kill9();
+        }
+        string log = File.ReadAllText(dir.LastIncrFile());
+        int multi = log.IndexOf("*1\r\n$5\r\nMULTI\r\n", StringComparison.Ordinal);
+        int exec = log.IndexOf("*1\r\n$4\r\nEXEC\r\n", StringComparison.Ordinal);
+        Assert.That(multi, Is.GreaterThanOrEqualTo(0), log);
+        Assert.That(exec, Is.GreaterThan(multi), log);
+        string unit = log[multi..exec];
+        Assert.That(unit, Does.Contain("PXAT"), "SET EX is logged with its absolute expiry");
+        Assert.That(unit, Does.Contain("RPUSH"));
+        Assert.That(unit, Does.Not.Contain("missing"), "a write that changed nothing is not logged");
+        using var again = dir.Start("--appendonly", "yes");
+        using var c2 = again.Connect();
+        RespAssert.IsBulk(c2.Call("GET", "a"), "1");
+        Assert.That(c2.Call("TTL", "a").Integer, Is.GreaterThan(900));
+        RespAssert.IsBulk(c2.Call("GET", "n"), "1");
+        c2.Ok("SELECT", "2");
+        RespAssert.IsArray(c2.Call("LRANGE", "l", "0", "-1"), "x");
+    }
+
+    [Test]
+    [Category(TestTarget.NativeKvOnly)]
+    public void AppendfsyncAlways_ExecRepliesOnlyAfterItsUnitIsDurable()
+    {
+        TestTarget.RequireNativeKv();
+        using var dir = new DataDir();
+        using var server = dir.Start("--appendonly", "yes", "--appendfsync", "always");
+        using var c = server.Connect();
+        static (long Appended, long Durable) Lsns(RawClient c)
+        {
+            string info = c.Call("INFO", "persistence").Text!;
+            long Field(string name) => long.Parse(info.Split(name + ":")[1].Split('\r')[0], CultureInfo.InvariantCulture);
+            return (Field("aof_appended_lsn"), Field("aof_durable_lsn"));
+        }
+        for (int i = 0; i < 30; i++)
+        {
+            c.Send([.. RawClient.Encode("MULTI"), .. RawClient.Encode("INCR", "n"), .. RawClient.Encode("SET", "k", "v"), .. RawClient.Encode("EXEC")]);
+            RespAssert.IsOk(c.Read());
+            RespAssert.IsSimple(c.Read(), "QUEUED");
+            RespAssert.IsSimple(c.Read(), "QUEUED");
+            Assert.That(c.Read().Items, Has.Length.EqualTo(2));
+            var (appended, durable) = Lsns(c);
+            Assert.That(durable, Is.EqualTo(appended), $"EXEC {i}: reply before its fsync");
+        }
+    }
+}
