@@ -94,6 +94,14 @@ public unsafe sealed class CommandDef
         Since = since;
     }
 
+    /// <summary>Marks a row whose handler counts its changes in CommandContext.Dirty, in a family not in
+    /// CommandTable.DirtyTracking yet: its no-op calls are then not logged and do not touch watchers.</summary>
+    public CommandDef CountsDirty()
+    {
+        TracksDirty = true;
+        return this;
+    }
+
     public bool ArityOk(int argc) => Arity > 0 ? argc == Arity : argc >= -Arity;
 
     public bool MovableKeys => NumKeysIndex > 0;

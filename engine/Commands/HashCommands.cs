@@ -15,12 +15,12 @@ public static unsafe class HashCommands
     public static readonly CommandDef[] Rows =
     [
         CommandTable.Row("hset", -4, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, 1, 1, 1, &HSet, "hash", "Creates or modifies the value of a field in a hash.", "2.0.0"),
-        CommandTable.Row("hsetnx", 4, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, 1, 1, 1, &HSetNx, "hash", "Sets the value of a field in a hash only when the field doesn't exist.", "2.0.0"),
+        CommandTable.Row("hsetnx", 4, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, 1, 1, 1, &HSetNx, "hash", "Sets the value of a field in a hash only when the field doesn't exist.", "2.0.0").CountsDirty(),
         CommandTable.Row("hmset", -4, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, 1, 1, 1, &HMSet, "hash", "Sets the values of multiple fields.", "2.0.0"),
         CommandTable.Row("hget", 3, CommandFlags.ReadOnly | CommandFlags.Fast, 1, 1, 1, &HGet, "hash", "Returns the value of a field in a hash.", "2.0.0"),
         CommandTable.Row("hmget", -3, CommandFlags.ReadOnly | CommandFlags.Fast, 1, 1, 1, &HMGet, "hash", "Returns the values of all fields in a hash.", "2.0.0"),
         CommandTable.Row("hgetall", 2, CommandFlags.ReadOnly, 1, 1, 1, &HGetAll, "hash", "Returns all fields and values in a hash.", "2.0.0"),
-        CommandTable.Row("hdel", -3, CommandFlags.Write | CommandFlags.Fast, 1, 1, 1, &HDel, "hash", "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", "2.0.0"),
+        CommandTable.Row("hdel", -3, CommandFlags.Write | CommandFlags.Fast, 1, 1, 1, &HDel, "hash", "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", "2.0.0").CountsDirty(),
         CommandTable.Row("hlen", 2, CommandFlags.ReadOnly | CommandFlags.Fast, 1, 1, 1, &HLen, "hash", "Returns the number of fields in a hash.", "2.0.0"),
         CommandTable.Row("hexists", 3, CommandFlags.ReadOnly | CommandFlags.Fast, 1, 1, 1, &HExists, "hash", "Determines whether a field exists in a hash.", "2.0.0"),
         CommandTable.Row("hkeys", 2, CommandFlags.ReadOnly, 1, 1, 1, &HKeys, "hash", "Returns all fields in a hash.", "2.0.0"),
@@ -125,6 +125,7 @@ public static unsafe class HashCommands
             }
             Set(c.Server, shard, e, c.Arg(2), c.Arg(3));
             Ev.Notify(ref c, Ev.Hash, "hset"u8, key);
+            c.Dirty++;
             c.Reply.WriteInteger(1);
         }
     }
@@ -155,6 +156,7 @@ public static unsafe class HashCommands
             }
             if (deleted > 0) Ev.Notify(ref c, Ev.Hash, "hdel"u8, key);
             if (emptied) Ev.Notify(ref c, Ev.Generic, "del"u8, key);
+            c.Dirty += deleted;
             c.Reply.WriteInteger(deleted);
         }
     }

@@ -18,8 +18,8 @@ public static unsafe class SetCommands
 {
     public static readonly CommandDef[] Rows =
     [
-        CommandTable.Row("sadd", -3, Write | DenyOom | Fast, 1, 1, 1, &SAdd, "set", "Add one or more members to a set"),
-        CommandTable.Row("srem", -3, Write | Fast, 1, 1, 1, &SRem, "set", "Remove one or more members from a set"),
+        CommandTable.Row("sadd", -3, Write | DenyOom | Fast, 1, 1, 1, &SAdd, "set", "Add one or more members to a set").CountsDirty(),
+        CommandTable.Row("srem", -3, Write | Fast, 1, 1, 1, &SRem, "set", "Remove one or more members from a set").CountsDirty(),
         CommandTable.Row("smembers", 2, ReadOnly, 1, 1, 1, &SMembers, "set", "Get all the members in a set"),
         CommandTable.Row("sismember", 3, ReadOnly | Fast, 1, 1, 1, &SIsMember, "set", "Determine if a given value is a member of a set"),
         CommandTable.Row("smismember", -3, ReadOnly | Fast, 1, 1, 1, &SMIsMember, "set", "Returns the membership associated with the given elements for a set", "6.2.0"),
@@ -79,6 +79,7 @@ public static unsafe class SetCommands
             }
             e->Encoding = s->Encoding;
             if (added > 0) Ev.Notify(ref c, Ev.Set, "sadd"u8, key);
+            c.Dirty += added;
             c.Reply.WriteInteger(added);
         }
     }
@@ -113,6 +114,7 @@ public static unsafe class SetCommands
                 }
             }
             if (removed > 0) Ev.Notify(ref c, Ev.Set, "srem"u8, key);
+            c.Dirty += removed;
             c.Reply.WriteInteger(removed);
         }
     }

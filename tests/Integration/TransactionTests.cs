@@ -196,6 +196,29 @@ public sealed class TransactionTests : ServerFixture
     }
 
     [Test]
+    public void Watch_NoOpWritesToSetsHashesAndSortedSets_DoNotAbort()
+    {
+        using var other = NewClient();
+        RespAssert.IsInteger(Call("SADD", "s", "m"), 1);
+        RespAssert.IsInteger(Call("HSET", "h", "f", "v"), 1);
+        RespAssert.IsInteger(Call("ZADD", "z", "1", "m"), 1);
+        Client.Ok("WATCH", "s", "h", "z");
+        RespAssert.IsInteger(other.Call("SADD", "s", "m"), 0);
+        RespAssert.IsInteger(other.Call("SREM", "s", "absent"), 0);
+        RespAssert.IsInteger(other.Call("HSETNX", "h", "f", "other"), 0);
+        RespAssert.IsInteger(other.Call("HDEL", "h", "absent"), 0);
+        RespAssert.IsInteger(other.Call("ZREM", "z", "absent"), 0);
+        Client.Ok("MULTI");
+        RespAssert.IsSimple(Call("SCARD", "s"), "QUEUED");
+        ReplyScript.Check("EXEC", Call("EXEC"), "[:1]");
+
+        Client.Ok("WATCH", "s", "h", "z");
+        RespAssert.IsInteger(other.Call("HDEL", "h", "f"), 1);
+        Client.Ok("MULTI");
+        RespAssert.IsNullArray(Call("EXEC"));
+    }
+
+    [Test]
     public void Unwatch_AndDiscard_ForgetTheWatches()
     {
         using var other = NewClient();
