@@ -15,18 +15,18 @@ public static unsafe class ListCommands
 {
     public static readonly CommandDef[] Rows =
     [
-        CommandTable.Row("lpush", -3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, 1, 1, 1, &LPush, "list", "Prepends one or more elements to a list. Creates the key if it doesn't exist."),
-        CommandTable.Row("rpush", -3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, 1, 1, 1, &RPush, "list", "Appends one or more elements to a list. Creates the key if it doesn't exist."),
-        CommandTable.Row("lpushx", -3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, 1, 1, 1, &LPushX, "list", "Prepends one or more elements to a list only when the list exists.", "2.2.0"),
-        CommandTable.Row("rpushx", -3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, 1, 1, 1, &RPushX, "list", "Appends an element to a list only when the list exists.", "2.2.0"),
-        CommandTable.Row("lpop", -2, CommandFlags.Write | CommandFlags.Fast, 1, 1, 1, &LPop, "list", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped."),
-        CommandTable.Row("rpop", -2, CommandFlags.Write | CommandFlags.Fast, 1, 1, 1, &RPop, "list", "Returns and removes the last elements of a list. Deletes the list if the last element was popped."),
+        CommandTable.Row("lpush", -3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, 1, 1, 1, &LPush, "list", "Prepends one or more elements to a list. Creates the key if it doesn't exist.").CountsDirty(),
+        CommandTable.Row("rpush", -3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, 1, 1, 1, &RPush, "list", "Appends one or more elements to a list. Creates the key if it doesn't exist.").CountsDirty(),
+        CommandTable.Row("lpushx", -3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, 1, 1, 1, &LPushX, "list", "Prepends one or more elements to a list only when the list exists.", "2.2.0").CountsDirty(),
+        CommandTable.Row("rpushx", -3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, 1, 1, 1, &RPushX, "list", "Appends an element to a list only when the list exists.", "2.2.0").CountsDirty(),
+        CommandTable.Row("lpop", -2, CommandFlags.Write | CommandFlags.Fast, 1, 1, 1, &LPop, "list", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.").CountsDirty(),
+        CommandTable.Row("rpop", -2, CommandFlags.Write | CommandFlags.Fast, 1, 1, 1, &RPop, "list", "Returns and removes the last elements of a list. Deletes the list if the last element was popped.").CountsDirty(),
         CommandTable.Row("llen", 2, CommandFlags.ReadOnly | CommandFlags.Fast, 1, 1, 1, &LLen, "list", "Returns the length of a list."),
         CommandTable.Row("lrange", 4, CommandFlags.ReadOnly, 1, 1, 1, &LRange, "list", "Returns a range of elements from a list."),
         CommandTable.Row("lindex", 3, CommandFlags.ReadOnly, 1, 1, 1, &LIndex, "list", "Returns an element from a list by its index."),
         CommandTable.Row("lset", 4, CommandFlags.Write | CommandFlags.DenyOom, 1, 1, 1, &LSet, "list", "Sets the value of an element in a list by its index."),
         CommandTable.Row("linsert", 5, CommandFlags.Write | CommandFlags.DenyOom, 1, 1, 1, &LInsert, "list", "Inserts an element before or after another element in a list.", "2.2.0"),
-        CommandTable.Row("lrem", 4, CommandFlags.Write, 1, 1, 1, &LRem, "list", "Removes elements from a list. Deletes the list if the last element was removed."),
+        CommandTable.Row("lrem", 4, CommandFlags.Write, 1, 1, 1, &LRem, "list", "Removes elements from a list. Deletes the list if the last element was removed.").CountsDirty(),
         CommandTable.Row("ltrim", 4, CommandFlags.Write, 1, 1, 1, &LTrim, "list", "Removes elements from both ends a list. Deletes the list if all elements were trimmed."),
         CommandTable.Row("lpos", -3, CommandFlags.ReadOnly, 1, 1, 1, &LPos, "list", "Returns the index of matching elements in a list.", "6.0.6"),
         CommandTable.Row("lmove", 5, CommandFlags.Write | CommandFlags.DenyOom, 1, 2, 1, &LMove, "list", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", "6.2.0"),
@@ -195,6 +195,7 @@ public static unsafe class ListCommands
             int fill = Fill(ref c);
             for (int i = 2; i < c.Argc; i++) ListValue.Push(shard.Arena, l, c.Arg(i), head, fill);
             Ev.Notify(ref c, Ev.List, head ? "lpush"u8 : "rpush"u8, key);
+            c.Dirty += c.Argc - 2;
             c.Reply.WriteInteger(l->Count);
             c.Server.Blocking.SignalKeyReady(c.Client.Db, key);
         }
@@ -242,6 +243,7 @@ public static unsafe class ListCommands
             else if (count == 0) c.Reply.WriteEmptyArray();
             else PopMany(shard, e, left, count, c.Reply);
             if (count != 0) NotifyPop(ref c, left, key, emptied: count < 0 ? before == 1 : count >= before);
+            if (count != 0) c.Dirty++;
         }
     }
 
@@ -537,6 +539,7 @@ public static unsafe class ListCommands
             if (emptied) shard.Delete(e);
             if (removed > 0) Ev.Notify(ref c, Ev.List, "lrem"u8, key);
             if (emptied) Ev.Notify(ref c, Ev.Generic, "del"u8, key);
+            c.Dirty += removed;
             c.Reply.WriteInteger(removed);
         }
     }

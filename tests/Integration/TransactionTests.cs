@@ -196,24 +196,34 @@ public sealed class TransactionTests : ServerFixture
     }
 
     [Test]
-    public void Watch_NoOpWritesToSetsHashesAndSortedSets_DoNotAbort()
+    public void Watch_NoOpWritesToListsSetsHashesAndSortedSets_DoNotAbort()
     {
         using var other = NewClient();
         RespAssert.IsInteger(Call("SADD", "s", "m"), 1);
         RespAssert.IsInteger(Call("HSET", "h", "f", "v"), 1);
         RespAssert.IsInteger(Call("ZADD", "z", "1", "m"), 1);
-        Client.Ok("WATCH", "s", "h", "z");
+        RespAssert.IsInteger(Call("RPUSH", "l", "a"), 1);
+        Client.Ok("WATCH", "s", "h", "z", "l", "missing");
         RespAssert.IsInteger(other.Call("SADD", "s", "m"), 0);
         RespAssert.IsInteger(other.Call("SREM", "s", "absent"), 0);
         RespAssert.IsInteger(other.Call("HSETNX", "h", "f", "other"), 0);
         RespAssert.IsInteger(other.Call("HDEL", "h", "absent"), 0);
         RespAssert.IsInteger(other.Call("ZREM", "z", "absent"), 0);
+        RespAssert.IsNil(other.Call("LPOP", "missing"));
+        RespAssert.IsInteger(other.Call("LPUSHX", "missing", "x"), 0);
+        RespAssert.IsInteger(other.Call("LREM", "l", "0", "absent"), 0);
+        ReplyScript.Check("LPOP l 0", other.Call("LPOP", "l", "0"), "[]");
         Client.Ok("MULTI");
         RespAssert.IsSimple(Call("SCARD", "s"), "QUEUED");
         ReplyScript.Check("EXEC", Call("EXEC"), "[:1]");
 
         Client.Ok("WATCH", "s", "h", "z");
         RespAssert.IsInteger(other.Call("HDEL", "h", "f"), 1);
+        Client.Ok("MULTI");
+        RespAssert.IsNullArray(Call("EXEC"));
+
+        Client.Ok("WATCH", "l");
+        RespAssert.IsBulk(other.Call("RPOP", "l"), "a");
         Client.Ok("MULTI");
         RespAssert.IsNullArray(Call("EXEC"));
     }
