@@ -61,6 +61,14 @@ public sealed unsafe class TransactionState : IDisposable
     /// EXEC takes every shard and runs on the thread pool.</summary>
     internal bool NeedsEverything;
 
+    /// <summary>A transaction this long may hold its locks long enough to matter: it runs on the thread
+    /// pool rather than inline on an epoll thread (where it would stall the thread's other connections;
+    /// unlike a script it cannot be rolled back and moved once started).</summary>
+    const int InlineMaxCommands = 1000;
+
+    /// <summary>EXEC runs on the thread pool (see NeedsEverything and InlineMaxCommands).</summary>
+    internal bool RunsOnPool => NeedsEverything || Count > InlineMaxCommands;
+
     /// <summary>Size of the queue's copies: at most this much is kept between transactions.</summary>
     const int KeepBytes = 64 * 1024;
 
@@ -267,9 +275,10 @@ public static unsafe class TransactionCommands
             return;
         }
         bool onIoThread = ScriptCommands.OnIoThread(ref c);
-        if (onIoThread && tx.NeedsEverything)
+        if (onIoThread && tx.RunsOnPool)
         {
-            // Scripts and commands that take locks of their own may wait: not on an epoll thread.
+            // Scripts and commands that take locks of their own may wait, and a long queue takes long:
+            // not on an epoll thread.
             ScriptCommands.DeferToThreadPool(ref c);
             return;
         }

@@ -125,6 +125,25 @@ public sealed class TransactionTests : ServerFixture
         EXEC => [+OK, :6, "6"]
         """);
 
+    [Test]
+    public void LongPipelinedTransaction_WithLargeValues_RunsWhole()
+    {
+        const int Commands = 1500;
+        string big = new('v', 20_000);
+        var bytes = new List<byte>(RawClient.Encode("MULTI"));
+        for (int i = 0; i < Commands; i++)
+            bytes.AddRange(i % 100 == 0 ? RawClient.Encode("APPEND", "big", big) : RawClient.Encode("INCR", "n"));
+        bytes.AddRange(RawClient.Encode("EXEC"));
+        Client.Send(bytes.ToArray());
+        RespAssert.IsOk(Client.Read());
+        for (int i = 0; i < Commands; i++) RespAssert.IsSimple(Client.Read(), "QUEUED");
+        var exec = Client.Read();
+        Assert.That(exec.Items, Has.Length.EqualTo(Commands));
+        RespAssert.IsInteger(exec.Items![^1], Commands - Commands / 100);
+        RespAssert.IsBulk(Call("GET", "n"), S(Commands - Commands / 100));
+        RespAssert.IsInteger(Call("STRLEN", "big"), 20_000L * (Commands / 100));
+    }
+
     // ---- WATCH ----
 
     [Test]
