@@ -286,7 +286,7 @@ public static unsafe class TransactionCommands
         try
         {
             WantShards(locks, server, client, tx);
-            var begun = locks.BeginExec(ref c, onIoThread);
+            var begun = locks.BeginExec(ref c, onIoThread, out ScriptKind busyKind);
             if (begun == BeginResult.WouldWait)
             {
                 // A lock is taken: nothing ran; EXEC starts again on the thread pool, where it may wait.
@@ -295,7 +295,11 @@ public static unsafe class TransactionCommands
             }
             if (begun == BeginResult.Busy)
             {
-                DiscardTransaction(server, client); // -BUSY was written
+                // Redis rejects EXEC while a script is busy, which aborts the transaction.
+                c.Reply.WriteError("EXECABORT Transaction discarded because of: " + (busyKind == ScriptKind.Function
+                    ? "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+                    : "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."));
+                DiscardTransaction(server, client);
                 return;
             }
             try

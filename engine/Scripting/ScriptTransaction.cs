@@ -283,9 +283,11 @@ public sealed unsafe class ScriptTransaction : IDisposable
     /// named by <see cref="Want"/> are taken in the global order, registered like a script's (the gate,
     /// -BUSY), and held until <see cref="End"/>. EXEC's commands run as the client itself, without undo
     /// (Redis does not roll a transaction back) and never re-run, so an inline run is not migrated. With
-    /// <paramref name="onIoThread"/> the locks are only tried: WouldWait means nothing is held.
+    /// <paramref name="onIoThread"/> the locks are only tried: WouldWait means nothing is held. Busy
+    /// (a script holding a needed lock ran past busy-reply-threshold; <paramref name="busyKind"/> says
+    /// which kind) writes nothing: EXEC answers it as -EXECABORT.
     /// </summary>
-    public BeginResult BeginExec(ref CommandContext caller, bool onIoThread)
+    public BeginResult BeginExec(ref CommandContext caller, bool onIoThread, out ScriptKind busyKind)
     {
         OnIoThread = onIoThread;
         _migrateRequested = false;
@@ -298,10 +300,9 @@ public sealed unsafe class ScriptTransaction : IDisposable
         _retryRequested = false;
         Volatile.Write(ref _generation, _generation + 1);
         _running = 1;
-        var acquired = AcquireWanted(out ScriptKind busyKind);
+        var acquired = AcquireWanted(out busyKind);
         if (acquired != AcquireResult.Acquired)
         {
-            if (acquired == AcquireResult.Busy) WriteBusy(caller.Reply, busyKind);
             End();
             return acquired == AcquireResult.Busy ? BeginResult.Busy : BeginResult.WouldWait;
         }

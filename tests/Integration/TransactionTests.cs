@@ -387,7 +387,7 @@ public sealed class TransactionTests : ServerFixture
     }
 
     [Test]
-    public void Watch_DisconnectedWatcher_LeavesNothingBehind()
+    public void DisconnectedClientsInMulti_NeverRunTheirTransactions()
     {
         for (int i = 0; i < 50; i++)
         {
@@ -433,6 +433,30 @@ public sealed class TransactionTests : ServerFixture
         {
             using var admin = NewClient();
             admin.Ok("CONFIG", "SET", "maxmemory", "0");
+        }
+    }
+
+    [Test]
+    public void ExecWhileAScriptOnItsKeysIsBusy_AbortsWithTheBusyReason()
+    {
+        Client.Ok("CONFIG", "SET", "busy-reply-threshold", "100");
+        try
+        {
+            using var looping = NewClient();
+            Client.Ok("MULTI");
+            RespAssert.IsSimple(Call("SET", "k", "1"), "QUEUED");
+            looping.Send(RawClient.Encode("EVAL", "while true do end", "1", "k"));
+            Thread.Sleep(300);
+            RespAssert.IsError(Call("EXEC"), "EXECABORT Transaction discarded because of: BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+            RespAssert.IsOk(Call("SCRIPT", "KILL"));
+            Assert.That(looping.Read().IsError, Is.True, "the killed script answers an error");
+            RespAssert.IsError(Call("EXEC"), "ERR EXEC without MULTI"); // the transaction was discarded
+            RespAssert.IsNil(Call("GET", "k"));
+        }
+        finally
+        {
+            using var admin = NewClient();
+            admin.Ok("CONFIG", "SET", "busy-reply-threshold", "5000");
         }
     }
 
@@ -539,6 +563,30 @@ public sealed class TransactionAofTests
         RespAssert.IsBulk(c2.Call("GET", "n"), "1");
         c2.Ok("SELECT", "2");
         RespAssert.IsArray(c2.Call("LRANGE", "l", "0", "-1"), "x");
+    }
+
+    [Test]
+    public void ScriptInsideExec_ItsEffectsJoinTheUnitInOrder()
+    {
+        using var dir = new DataDir();
+        using (var server = dir.Start("--appendonly", "yes"))
+        {
+            using var c = server.Connect();
+            c.Ok("MULTI");
+            RespAssert.IsSimple(c.Call("SET", "k", "10"), "QUEUED");
+            RespAssert.IsSimple(c.Call("EVAL", "return redis.call('INCRBY', KEYS[1], 5)", "1", "k"), "QUEUED");
+            RespAssert.IsSimple(c.Call("APPEND", "k", "0"), "QUEUED");
+            ReplyScript.Check("EXEC", c.Call("EXEC"), "[+OK, :15, :3]");
+            server.Kill9();
+        }
+        string log = File.ReadAllText(dir.LastIncrFile());
+        int set = log.IndexOf("SET", StringComparison.Ordinal), incr = log.IndexOf("INCRBY", StringComparison.Ordinal), append = log.IndexOf("APPEND", StringComparison.Ordinal);
+        Assert.That(set, Is.GreaterThan(0), log);
+        Assert.That(incr, Is.GreaterThan(set), log);
+        Assert.That(append, Is.GreaterThan(incr), log);
+        using var again = dir.Start("--appendonly", "yes");
+        using var c2 = again.Connect();
+        RespAssert.IsBulk(c2.Call("GET", "k"), "150");
     }
 
     [Test]
