@@ -500,7 +500,7 @@ public static unsafe class TransactionCommands
 
     // ---------------------------------------------------------------- the write path's signal
 
-    static CommandDef? s_flushdb, s_flushall, s_swapdb, s_copy;
+    static CommandDef? s_flushdb, s_flushall, s_swapdb, s_copy, s_del, s_unlink;
     static CommandDef?[]? s_storeCommands;
 
     static void Resolve()
@@ -509,6 +509,8 @@ public static unsafe class TransactionCommands
         s_flushall = CommandTable.Lookup("flushall"u8);
         s_swapdb = CommandTable.Lookup("swapdb"u8);
         s_copy = CommandTable.Lookup("copy"u8);
+        s_del = CommandTable.Lookup("del"u8);
+        s_unlink = CommandTable.Lookup("unlink"u8);
         // Commands that write only their first key (the destination) and read the others.
         s_storeCommands =
         [
@@ -519,15 +521,27 @@ public static unsafe class TransactionCommands
     }
 
     /// <summary>
-    /// Before a keyless write command (FLUSHDB, FLUSHALL, SWAPDB) runs, with its locks held, while some
-    /// key is watched: marks the watchers of the keys it will remove or swap (they must exist now).
+    /// Before a command that removes keys (FLUSHDB, FLUSHALL, SWAPDB, DEL, UNLINK) runs, with its locks
+    /// held, while some key is watched: marks the watchers of the keys it will remove or swap, which are
+    /// those that exist now (afterwards nobody can tell which existed).
     /// </summary>
     public static void SignalBefore(ref CommandContext c, CommandDef cmd)
     {
-        if (cmd.HasKeys) return;
         if (s_storeCommands == null) Resolve();
         var store = c.Store;
         var watches = store.Watches;
+        if (ReferenceEquals(cmd, s_del) || ReferenceEquals(cmd, s_unlink))
+        {
+            var db = c.Db;
+            for (int i = 1; i < c.Argc; i++)
+            {
+                var key = c.Arg(i);
+                ulong h = db.Hash(key);
+                if (db.ShardFor(h).Find(key, (uint)h) != null) watches.Touch(db, key);
+            }
+            return;
+        }
+        if (cmd.HasKeys) return;
         if (ReferenceEquals(cmd, s_flushdb)) watches.TouchDatabase(c.Db, null);
         else if (ReferenceEquals(cmd, s_flushall))
         {
@@ -561,6 +575,7 @@ public static unsafe class TransactionCommands
                 for (int db = 0; db < store.Databases.Length; db++) watches.TouchAll(db);
             return;
         }
+        if (!late && (ReferenceEquals(cmd, s_del) || ReferenceEquals(cmd, s_unlink))) return; // SignalBefore did it
         if (Array.IndexOf(s_storeCommands!, cmd) >= 0)
         {
             watches.Touch(c.Db, c.Arg(1));

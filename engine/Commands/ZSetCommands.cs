@@ -18,8 +18,8 @@ public static unsafe class ZSetCommands
 {
     public static readonly CommandDef[] Rows =
     [
-        CommandTable.Row("zadd", -4, Write | DenyOom | Fast, 1, 1, 1, &ZAdd, "sortedset", "Add one or more members to a sorted set, or update its score if it already exists", "1.2.0"),
-        CommandTable.Row("zincrby", 4, Write | DenyOom | Fast, 1, 1, 1, &ZIncrBy, "sortedset", "Increment the score of a member in a sorted set", "1.2.0"),
+        CommandTable.Row("zadd", -4, Write | DenyOom | Fast, 1, 1, 1, &ZAdd, "sortedset", "Add one or more members to a sorted set, or update its score if it already exists", "1.2.0").CountsDirty(),
+        CommandTable.Row("zincrby", 4, Write | DenyOom | Fast, 1, 1, 1, &ZIncrBy, "sortedset", "Increment the score of a member in a sorted set", "1.2.0").CountsDirty(),
         CommandTable.Row("zrem", -3, Write | Fast, 1, 1, 1, &ZRem, "sortedset", "Remove one or more members from a sorted set", "1.2.0").CountsDirty(),
         CommandTable.Row("zscore", 3, ReadOnly | Fast, 1, 1, 1, &ZScore, "sortedset", "Get the score associated with the given member in a sorted set", "1.2.0"),
         CommandTable.Row("zmscore", -3, ReadOnly | Fast, 1, 1, 1, &ZMScore, "sortedset", "Get the score associated with the given members in a sorted set", "6.2.0"),
@@ -157,6 +157,7 @@ public static unsafe class ZSetCommands
                 else if (r == ZAddResult.Updated) updated++;
                 if (r != ZAddResult.Nop) processed++;
                 score = newScore;
+                if (r is ZAddResult.Added or ZAddResult.Updated) c.Dirty++;
                 if (j == elements - 1)
                 {
                     if (incr)

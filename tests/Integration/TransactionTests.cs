@@ -204,6 +204,9 @@ public sealed class TransactionTests : ServerFixture
         Client.Ok("SET", "w", "1");
         Client.Ok("WATCH", "w", "missing");
         RespAssert.IsInteger(other.Call("DEL", "missing"), 0);
+        other.Ok("SET", "gone", "1");
+        RespAssert.IsInteger(other.Call("DEL", "missing", "gone"), 1); // only "gone" changed
+        RespAssert.IsInteger(other.Call("UNLINK", "gone", "missing"), 0);
         RespAssert.IsInteger(other.Call("EXPIRE", "missing", "100"), 0);
         RespAssert.IsInteger(other.Call("PERSIST", "w"), 0);
         RespAssert.IsNil(other.Call("SET", "w", "2", "NX"));
@@ -228,6 +231,11 @@ public sealed class TransactionTests : ServerFixture
         RespAssert.IsInteger(other.Call("HSETNX", "h", "f", "other"), 0);
         RespAssert.IsInteger(other.Call("HDEL", "h", "absent"), 0);
         RespAssert.IsInteger(other.Call("ZREM", "z", "absent"), 0);
+        RespAssert.IsInteger(other.Call("ZADD", "z", "1", "m"), 0);      // same score
+        RespAssert.IsInteger(other.Call("ZADD", "z", "NX", "5", "m"), 0);
+        RespAssert.IsInteger(other.Call("ZADD", "z", "XX", "5", "absent"), 0);
+        RespAssert.IsInteger(other.Call("ZADD", "z", "GT", "0", "m"), 0);
+        RespAssert.IsBulk(other.Call("ZINCRBY", "z", "0", "m"), "1");
         RespAssert.IsNil(other.Call("LPOP", "missing"));
         RespAssert.IsInteger(other.Call("LPUSHX", "missing", "x"), 0);
         RespAssert.IsInteger(other.Call("LREM", "l", "0", "absent"), 0);
