@@ -45,10 +45,10 @@ public sealed unsafe class Watches
     {
         lock (_lock)
         {
-            foreach (var w in clientList)
-                if (w.Db == db && w.Hash == hash && key.SequenceEqual(w.Key)) return; // watched already
-            var wk = new WatchedKey(client, db, key.ToArray(), hash, expireAt);
             if (!_byKey.TryGetValue((db, hash), out var list)) _byKey[(db, hash)] = list = new List<WatchedKey>(1);
+            foreach (var w in list)
+                if (ReferenceEquals(w.Client, client) && key.SequenceEqual(w.Key)) return; // watched already
+            var wk = new WatchedKey(client, db, key.ToArray(), hash, expireAt);
             list.Add(wk);
             clientList.Add(wk);
             _count++;
