@@ -24,9 +24,9 @@ public static unsafe class SetCommands
         CommandTable.Row("sismember", 3, ReadOnly | Fast, 1, 1, 1, &SIsMember, "set", "Determine if a given value is a member of a set"),
         CommandTable.Row("smismember", -3, ReadOnly | Fast, 1, 1, 1, &SMIsMember, "set", "Returns the membership associated with the given elements for a set", "6.2.0"),
         CommandTable.Row("scard", 2, ReadOnly | Fast, 1, 1, 1, &SCard, "set", "Get the number of members in a set"),
-        CommandTable.Row("spop", -2, Write | Fast, 1, 1, 1, &SPop, "set", "Remove and return one or multiple random members from a set"),
+        CommandTable.Row("spop", -2, Write | Fast, 1, 1, 1, &SPop, "set", "Remove and return one or multiple random members from a set").CountsDirty(),
         CommandTable.Row("srandmember", -2, ReadOnly, 1, 1, 1, &SRandMember, "set", "Get one or multiple random members from a set"),
-        CommandTable.Row("smove", 4, Write | Fast, 1, 2, 1, &SMove, "set", "Move a member from one set to another"),
+        CommandTable.Row("smove", 4, Write | Fast, 1, 2, 1, &SMove, "set", "Move a member from one set to another").CountsDirty(),
         CommandTable.Row("sinter", -2, ReadOnly, 1, -1, 1, &SInter, "set", "Intersect multiple sets"),
         CommandTable.Row("sintercard", -3, ReadOnly, 0, 0, 0, &SInterCard, "set", "Intersect multiple sets and return the cardinality of the result", "7.0.0", numKeys: 1),
         CommandTable.Row("sinterstore", -3, Write | DenyOom, 1, -1, 1, &SInterStore, "set", "Intersect multiple sets and store the resulting set in a key"),
@@ -204,6 +204,7 @@ public static unsafe class SetCommands
             SetObject* s = SetValue.Of(e);
             var rng = Random.Shared;
             Span<byte> scratch = stackalloc byte[SetValue.IntScratch];
+            if (count != 0) c.Dirty++; // every path below removes at least one member
             if (count < 0)
             {
                 var m = SetValue.RandomMember(s, rng, scratch, out long token);
@@ -435,6 +436,7 @@ public static unsafe class SetCommands
             c.Reply.WriteInteger(0);
             return;
         }
+        c.Dirty++;
         bool emptied = SetValue.Count(ss) == 0;
         if (emptied) srcShard.Delete(se);
         Ev.Notify(ref c, Ev.Set, "srem"u8, src);

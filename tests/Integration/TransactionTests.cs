@@ -228,6 +228,9 @@ public sealed class TransactionTests : ServerFixture
         Client.Ok("WATCH", "s", "h", "z", "l", "missing");
         RespAssert.IsInteger(other.Call("SADD", "s", "m"), 0);
         RespAssert.IsInteger(other.Call("SREM", "s", "absent"), 0);
+        RespAssert.IsInteger(other.Call("SMOVE", "s", "s2", "absent"), 0);
+        RespAssert.IsNil(other.Call("SPOP", "missing"));
+        ReplyScript.Check("SPOP s 0", other.Call("SPOP", "s", "0"), "[]");
         RespAssert.IsInteger(other.Call("HSETNX", "h", "f", "other"), 0);
         RespAssert.IsInteger(other.Call("HDEL", "h", "absent"), 0);
         RespAssert.IsInteger(other.Call("ZREM", "z", "absent"), 0);
@@ -251,6 +254,11 @@ public sealed class TransactionTests : ServerFixture
 
         Client.Ok("WATCH", "l");
         RespAssert.IsBulk(other.Call("RPOP", "l"), "a");
+        Client.Ok("MULTI");
+        RespAssert.IsNullArray(Call("EXEC"));
+
+        Client.Ok("WATCH", "s2");
+        RespAssert.IsInteger(other.Call("SMOVE", "s", "s2", "m"), 1);
         Client.Ok("MULTI");
         RespAssert.IsNullArray(Call("EXEC"));
     }
