@@ -344,9 +344,13 @@ public static unsafe class TransactionCommands
                 var ctx = new CommandContext(server, client, c.Reply, args, now, timestamp);
                 Dispatcher.ExecuteResolved(ref ctx, cmd);
                 timestamp = ctx.Timestamp;
-                // Nothing inside EXEC may suspend or hop threads (blocking commands answer at once).
+                // Nothing inside EXEC may suspend or hop threads (blocking commands answer at once; what
+                // could move to the thread pool makes the whole EXEC run there). Should a command still
+                // ask to, it did not run: its place in the array gets an error, never a gap.
+                bool deferred = client.ContinueOnThreadPool;
                 client.Suspended = false;
                 client.ContinueOnThreadPool = false;
+                if (deferred) c.Reply.WriteError("ERR this command cannot run inside this transaction"u8);
             }
         }
         finally
