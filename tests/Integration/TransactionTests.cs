@@ -517,6 +517,69 @@ public sealed class TransactionTests : ServerFixture
     }
 
     [Test]
+    public void Transfers_ByTransactionsScriptsAndWatch_InEveryKeyOrder_KeepTheTotal_WithoutDeadlock()
+    {
+        // Money moves between ten accounts (on different shards) in both key orders, by MULTI/EXEC, by
+        // scripts and by WATCH-checked transactions at once; a reader sums all of them atomically.
+        const int Accounts = 10, Rounds = 150;
+        var keys = Enumerable.Range(0, Accounts).Select(i => "acct:" + S(i)).ToArray();
+        Client.Ok(["MSET", .. keys.SelectMany(k => new[] { k, "100" })]);
+        using var stop = new CancellationTokenSource();
+        string? violation = null;
+        var reader = Task.Run(() =>
+        {
+            using var c = NewClient();
+            while (!stop.IsCancellationRequested)
+            {
+                long sum = c.Call(["MGET", .. keys]).Items!.Sum(v => long.Parse(v.Text!, CultureInfo.InvariantCulture));
+                if (sum != 100 * Accounts) violation = $"sum {sum}";
+            }
+        });
+        Task Worker(int seed, int kind) => Task.Run(() =>
+        {
+            var rng = new Random(seed);
+            using var c = NewClient();
+            for (int i = 0; i < Rounds; i++)
+            {
+                string from = keys[rng.Next(Accounts)], to = keys[rng.Next(Accounts)];
+                if (from == to) continue;
+                string amount = S(rng.Next(1, 5));
+                switch (kind)
+                {
+                    case 0:
+                        c.Ok("MULTI");
+                        RespAssert.IsSimple(c.Call("DECRBY", from, amount), "QUEUED");
+                        RespAssert.IsSimple(c.Call("INCRBY", to, amount), "QUEUED");
+                        Assert.That(c.Call("EXEC").Items, Has.Length.EqualTo(2));
+                        break;
+                    case 1:
+                        RespAssert.IsAnyInteger(c.Call("EVAL", "redis.call('DECRBY', KEYS[1], ARGV[1]); return redis.call('INCRBY', KEYS[2], ARGV[1])", "2", from, to, amount));
+                        break;
+                    default:
+                        while (true)
+                        {
+                            c.Ok("WATCH", from, to);
+                            long a = long.Parse(c.Call("GET", from).Text!, CultureInfo.InvariantCulture);
+                            long b = long.Parse(c.Call("GET", to).Text!, CultureInfo.InvariantCulture);
+                            c.Ok("MULTI");
+                            RespAssert.IsSimple(c.Call("SET", from, S(a - long.Parse(amount, CultureInfo.InvariantCulture))), "QUEUED");
+                            RespAssert.IsSimple(c.Call("SET", to, S(b + long.Parse(amount, CultureInfo.InvariantCulture))), "QUEUED");
+                            if (c.Call("EXEC").Items != null) break;
+                        }
+                        break;
+                }
+            }
+        });
+        var workers = new[] { Worker(1, 0), Worker(2, 0), Worker(3, 1), Worker(4, 1), Worker(5, 2), Worker(6, 2) };
+        Assert.That(Task.WaitAll(workers, TimeSpan.FromSeconds(60)), Is.True, "transfers did not finish: a deadlock?");
+        stop.Cancel();
+        reader.Wait();
+        Assert.That(violation, Is.Null);
+        long total = Call(["MGET", .. keys]).Items!.Sum(v => long.Parse(v.Text!, CultureInfo.InvariantCulture));
+        Assert.That(total, Is.EqualTo(100 * Accounts));
+    }
+
+    [Test]
     public void WatchRetryLoops_FromManyClients_LoseNoUpdate()
     {
         const int Clients = 4, Increments = 150;
