@@ -481,7 +481,7 @@ public sealed class TransactionTests : ServerFixture
     [Test]
     public void ConcurrentTransactions_AreNeverSeenHalfDone()
     {
-        const int Writers = 4, Rounds = 300;
+        const int Writers = 4, Rounds = 300, Filler = 20;
         Client.Ok("MSET", "a", "0", "b", "0");
         using var stop = new CancellationTokenSource();
         string? violation = null;
@@ -501,11 +501,17 @@ public sealed class TransactionTests : ServerFixture
             using var c = NewClient();
             for (int i = 0; i < Rounds; i++)
             {
-                c.Ok("MULTI");
-                RespAssert.IsSimple(c.Call("INCR", "a"), "QUEUED");
-                RespAssert.IsSimple(c.Call("INCR", "b"), "QUEUED");
-                var r = c.Call("EXEC");
-                Assert.That(r.Items![0].Integer, Is.EqualTo(r.Items[1].Integer), "a transaction saw another one half done");
+                // Filler commands between the two writes widen the window a non-isolated EXEC would open.
+                var batch = new List<byte>(RawClient.Encode("MULTI"));
+                batch.AddRange(RawClient.Encode("INCR", "a"));
+                for (int f = 0; f < Filler; f++) batch.AddRange(RawClient.Encode("STRLEN", "filler"));
+                batch.AddRange(RawClient.Encode("INCR", "b"));
+                batch.AddRange(RawClient.Encode("EXEC"));
+                c.Send(batch.ToArray());
+                RespAssert.IsOk(c.Read());
+                for (int q = 0; q < Filler + 2; q++) RespAssert.IsSimple(c.Read(), "QUEUED");
+                var r = c.Read();
+                Assert.That(r.Items![0].Integer, Is.EqualTo(r.Items[^1].Integer), "a transaction saw another one half done");
             }
         })).ToArray();
         Task.WaitAll(writers);
