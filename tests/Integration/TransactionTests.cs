@@ -586,6 +586,63 @@ public sealed class TransactionTests : ServerFixture
     }
 
     [Test]
+    [Category(TestTarget.NativeKvOnly)]
+    public void ExecWaitingForALock_HasRunNothingYet()
+    {
+        // A script holds key b's shard for a second. A transaction writing a1..a8 then b must take all
+        // its locks before its first command: meanwhile the a keys read as before it (or the read waits
+        // for the transaction), never as half of it, and clients of other keys are served at once (the
+        // transaction waits on the thread pool, not on an epoll thread). Redis blocks every client
+        // during a script.
+        TestTarget.RequireNativeKv();
+        using var script = NewClient();
+        using var tx = NewClient();
+        var keys = Enumerable.Range(1, 8).Select(i => "a" + S(i)).ToArray();
+        script.Send(RawClient.Encode("EVAL", "local s = os.clock() while os.clock() - s < 1.0 do end return 1", "1", "b"));
+        Thread.Sleep(100);
+        var batch = new List<byte>(RawClient.Encode("MULTI"));
+        foreach (var k in keys) batch.AddRange(RawClient.Encode("INCR", k));
+        batch.AddRange(RawClient.Encode("INCR", "b"));
+        batch.AddRange(RawClient.Encode("EXEC"));
+        tx.Send(batch.ToArray());
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var scriptDone = Task.Run(() =>
+        {
+            RespAssert.IsInteger(script.Read(), 1);
+            return clock.Elapsed;
+        });
+        Thread.Sleep(100);
+        // Readers on several connections (the server spreads connections over its epoll threads).
+        var readers = Enumerable.Range(0, 4).Select(_ => NewClient()).ToArray();
+        var early = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Task.WaitAll(readers.Select(reader => Task.Run(() =>
+        {
+            foreach (var k in keys)
+            {
+                var r = reader.Call("GET", k);
+                var at = clock.Elapsed;
+                if (r.Text == "1") early.Add($"{k} read as written at {at.TotalMilliseconds:0} ms");
+            }
+        })).ToArray());
+        foreach (var reader in readers) reader.Dispose();
+        // Nor does a waiting transaction hold up anyone else: a key it does not touch answers at once.
+        using (var other = NewClient())
+        {
+            var started = clock.Elapsed;
+            RespAssert.IsNil(other.Call("GET", "untouched"));
+            Assert.That((clock.Elapsed - started).TotalMilliseconds, Is.LessThan(400), "a client of another key waited for the transaction");
+        }
+        var scriptEnd = scriptDone.Result;
+        // Reads that waited for the transaction returned after the script: only earlier ones count.
+        var before = early.Where(e => double.Parse(e.Split(" at ")[1].Split(' ')[0], CultureInfo.InvariantCulture) < scriptEnd.TotalMilliseconds - 100).ToList();
+        Assert.That(before, Is.Empty, "the transaction ran part of its commands before taking all its locks");
+        RespAssert.IsOk(tx.Read());
+        for (int q = 0; q < keys.Length + 1; q++) RespAssert.IsSimple(tx.Read(), "QUEUED");
+        Assert.That(tx.Read().Items, Has.Length.EqualTo(keys.Length + 1));
+        RespAssert.IsBulk(Call("GET", "b"), "1");
+    }
+
+    [Test]
     public void WatchRetryLoops_FromManyClients_LoseNoUpdate()
     {
         const int Clients = 4, Increments = 150;
