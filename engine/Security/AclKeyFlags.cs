@@ -122,6 +122,7 @@ public static class AclKeyFlags
         ["ttl"] = "1:R",
         ["type"] = "1:0",
         ["unlink"] = "1:W",
+        ["watch"] = "1:0",
         ["zadd"] = "1:W",
         ["zcard"] = "1:0",
         ["zcount"] = "1:R",
