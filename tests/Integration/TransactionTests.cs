@@ -65,6 +65,26 @@ public sealed class TransactionTests : ServerFixture
     }
 
     [Test]
+    public void AclRefusalWhileQueueing_AbortsTheExec()
+    {
+        Client.Ok("ACL", "SETUSER", "limited", "on", ">pw", "+@all", "-set", "~*");
+        try
+        {
+            using var c = NewClient();
+            c.Ok("AUTH", "limited", "pw");
+            c.Ok("MULTI");
+            RespAssert.IsSimple(c.Call("INCR", "n"), "QUEUED");
+            RespAssert.IsError(c.Call("SET", "k", "v"), "NOPERM this user has no permissions to run the 'set' command");
+            RespAssert.IsError(c.Call("EXEC"), "EXECABORT Transaction discarded because of previous errors.");
+            RespAssert.IsNil(Call("GET", "n"));
+        }
+        finally
+        {
+            Client.Call("ACL", "DELUSER", "limited");
+        }
+    }
+
+    [Test]
     public void NoMultiCommands_AreRefusedAndAbortTheExec() => ReplyScript.Run(Client, """
         MULTI => +OK
         SAVE => -ERR Command not allowed inside a transaction
