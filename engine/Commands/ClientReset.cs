@@ -19,6 +19,6 @@ public static class ClientReset
         server.Acl.InitClient(client);
         // Pub/Sub: every subscription dropped, MONITOR off (the push queue stays: it costs nothing idle).
         server.PubSub.RemoveClient(client);
-        // Hooks of the other areas go here (MULTI discard + UNWATCH).
+        TransactionCommands.DiscardTransaction(server, client); // leaves MULTI and forgets the watches
     }
 }

@@ -154,6 +154,7 @@ public static unsafe class Dispatcher
 
     static void RecordStats(ref CommandContext c, CommandDef cmd, long start, long errorsBefore)
     {
+        var server = c.Server;
         long end = Stopwatch.GetTimestamp();
         c.Timestamp = end;
         long elapsed = end - start;

@@ -184,7 +184,7 @@ public static unsafe class TransactionCommands
     static void Reject(ref CommandContext c, CommandDef cmd, ReadOnlySpan<byte> error)
     {
         FlagTransaction(c.Client);
-        Interlocked.Increment(ref cmd.FailedCalls);
+        Interlocked.Increment(ref cmd.RejectedCalls);
         c.Reply.WriteError(error);
     }
 

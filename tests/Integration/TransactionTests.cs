@@ -115,6 +115,22 @@ public sealed class TransactionTests : ServerFixture
         """);
 
     [Test]
+    public void Reset_LeavesMultiAndForgetsTheWatches()
+    {
+        using var other = NewClient();
+        Client.Ok("WATCH", "k");
+        RespAssert.IsSimple(Call("RESET"), "RESET");
+        other.Ok("SET", "k", "1");
+        Client.Ok("MULTI");
+        ReplyScript.Check("EXEC", Call("EXEC"), "[]");
+        Client.Ok("MULTI");
+        RespAssert.IsSimple(Call("SET", "x", "1"), "QUEUED");
+        RespAssert.IsSimple(Call("RESET"), "RESET");
+        RespAssert.IsError(Call("EXEC"), "ERR EXEC without MULTI");
+        RespAssert.IsNil(Call("GET", "x"));
+    }
+
+    [Test]
     public void SelectInsideExec_AppliesToTheFollowingCommands_AndStays() => ReplyScript.Run(Client, """
         MULTI => +OK
         SELECT 3 => +QUEUED
