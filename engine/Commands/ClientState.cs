@@ -174,8 +174,9 @@ public sealed class ClientState
     // subscription counts; transactions: the queued command count while in MULTI (-1 outside) and
     // whether a watched key was touched; MONITOR: IsMonitor.
     public int SubscribedChannels, SubscribedPatterns, SubscribedShardChannels;
-    public int MultiQueued = -1;
-    public bool DirtyCas, IsMonitor; // IsMonitor: never closed by `timeout` (Redis's replica-flagged monitors)
+    public int MultiQueued => InMulti ? Transaction?.Count ?? 0 : -1;
+    public bool DirtyCas => Transaction is { DirtyCas: true };
+    public bool IsMonitor; // IsMonitor: never closed by `timeout` (Redis's replica-flagged monitors)
 
     /// <summary>Set by the network layer: opens the client's out-of-band output (pub/sub messages,
     /// MONITOR lines). Called on the client's own I/O path, by the first SUBSCRIBE or MONITOR.</summary>

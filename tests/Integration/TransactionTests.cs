@@ -131,6 +131,24 @@ public sealed class TransactionTests : ServerFixture
     }
 
     [Test]
+    public void ClientList_ShowsMultiAndDirtyWatch()
+    {
+        using var other = NewClient();
+        long id = Call("CLIENT", "ID").Integer;
+        string Line() => other.Call("CLIENT", "LIST", "ID", S(id)).Text!;
+        Client.Ok("WATCH", "k");
+        Assert.That(Line(), Does.Contain(" flags=N ").And.Contain(" multi=-1 "));
+        Client.Ok("MULTI");
+        RespAssert.IsSimple(Call("PING"), "QUEUED");
+        RespAssert.IsSimple(Call("PING"), "QUEUED");
+        Assert.That(Line(), Does.Contain(" flags=x ").And.Contain(" multi=2 "));
+        other.Ok("SET", "k", "1");
+        Assert.That(Line(), Does.Contain(" flags=xd ").And.Contain(" multi=2 "));
+        RespAssert.IsNullArray(Call("EXEC"));
+        Assert.That(Line(), Does.Contain(" flags=N ").And.Contain(" multi=-1 "));
+    }
+
+    [Test]
     public void SelectInsideExec_AppliesToTheFollowingCommands_AndStays() => ReplyScript.Run(Client, """
         MULTI => +OK
         SELECT 3 => +QUEUED
