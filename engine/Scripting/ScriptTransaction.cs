@@ -306,7 +306,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
             End();
             return acquired == AcquireResult.Busy ? BeginResult.Busy : BeginResult.WouldWait;
         }
-        Volatile.Write(ref _startTimestamp, Math.Max(1, Environment.TickCount64));
+        Volatile.Write(ref _startTimestamp, Math.Max(1, MonotonicMs()));
         _timeMs = caller.NowMs;
         return BeginResult.Started;
     }
