@@ -51,6 +51,9 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     /// <summary>A buffer that grew past this is given back once it holds little again.</summary>
     const int ShrinkThreshold = 1024 * 1024;
 
+    /// <summary>The last receive filled the receive buffer (see EnsureReceiveSpace).</summary>
+    bool _receiveFilled;
+
     readonly Socket _socket;
     readonly ServerState _server;
     readonly Listener _listener;
@@ -197,6 +200,19 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     /// <summary>Makes room for the next receive; false (and the connection closed) past the query buffer limit.</summary>
     bool EnsureReceiveSpace()
     {
+        if (_receiveFilled)
+        {
+            // The last receive filled the buffer: more bytes were waiting (a pipelining client). Grow
+            // towards ReceiveBufferSize so that a pipelined batch is read, executed and answered in one
+            // go instead of in 1 KiB slices (measured: -P 64 GET 0.86x -> see perf/RESULTS.md).
+            _receiveFilled = false;
+            if (_in.Capacity < ReceiveBufferSize)
+            {
+                int grown = Math.Min(_in.Capacity * 2, ReceiveBufferSize);
+                _in.Resize(grown, _inLen);
+                _client.QueryBufferBytes = grown;
+            }
+        }
         long need = _parser.NeedBytes;
         if (_inLen < _in.Capacity && need <= _in.Capacity) return true;
         // Redis closes a client whose query buffer holds more than client-query-buffer-limit bytes. Here
@@ -250,6 +266,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             return false;
         }
         _inLen += n;
+        _receiveFilled = _inLen == _in.Capacity;
         Interlocked.Add(ref _server.NetInputBytes, n);
         Busy = true;
         if (_push != null) lock (_pushLock) _ioActive = true;

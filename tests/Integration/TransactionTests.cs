@@ -811,3 +811,49 @@ public sealed class TransactionAofTests
         }
     }
 }
+
+/// <summary>
+/// Isolation, shown deterministically: a transaction sleeps between two writes of one key while another
+/// client keeps reading that key. The reader may see the key before the transaction or after it, never
+/// the state between its writes. In NativeKv a queue of more than 1,000 commands runs off the I/O
+/// threads, so the reader is served in parallel: only EXEC's shard locks keep it out (an EXEC that took
+/// no locks fails here). Redis passes by being single-threaded.
+/// </summary>
+public sealed class TransactionIsolationTests : ServerFixture
+{
+    protected override ServerOptions Options => new() { ExtraArgs = ["--enable-debug-command", "yes"] };
+
+    [Test]
+    public void ReaderDuringExec_NeverSeesTheStateBetweenItsWrites()
+    {
+        const int Pings = 1_100;
+        using var tx = NewClient();
+        var batch = new List<byte>();
+        void Add(params string[] args) => batch.AddRange(RawClient.Encode(args));
+        Add("MULTI");
+        Add("SET", "iso", "between");
+        Add("DEBUG", "SLEEP", "0.4");
+        Add("SET", "iso", "after");
+        for (int i = 0; i < Pings; i++) Add("PING");
+        Add("EXEC");
+        tx.Send(batch.ToArray());
+        var execDone = Task.Run(() =>
+        {
+            for (int i = 0; i < Pings + 4; i++) RespAssert.IsSimple(tx.Read(), i == 0 ? "OK" : "QUEUED");
+            return tx.Read();
+        });
+
+        using var reader = NewClient();
+        var seen = new List<string?>();
+        while (!execDone.IsCompleted)
+        {
+            seen.Add(reader.Call("GET", "iso").Text);
+        }
+        seen.Add(reader.Call("GET", "iso").Text);
+
+        var exec = execDone.Result;
+        Assert.That(exec.Items, Has.Length.EqualTo(Pings + 3), exec.ToString());
+        Assert.That(seen, Has.None.EqualTo("between"), "a reader saw a write of a transaction that had not finished");
+        Assert.That(seen[^1], Is.EqualTo("after"));
+    }
+}
