@@ -25,7 +25,7 @@ public static unsafe class ListCommands
         CommandTable.Row("lrange", 4, CommandFlags.ReadOnly, 1, 1, 1, &LRange, "list", "Returns a range of elements from a list."),
         CommandTable.Row("lindex", 3, CommandFlags.ReadOnly, 1, 1, 1, &LIndex, "list", "Returns an element from a list by its index."),
         CommandTable.Row("lset", 4, CommandFlags.Write | CommandFlags.DenyOom, 1, 1, 1, &LSet, "list", "Sets the value of an element in a list by its index."),
-        CommandTable.Row("linsert", 5, CommandFlags.Write | CommandFlags.DenyOom, 1, 1, 1, &LInsert, "list", "Inserts an element before or after another element in a list.", "2.2.0"),
+        CommandTable.Row("linsert", 5, CommandFlags.Write | CommandFlags.DenyOom, 1, 1, 1, &LInsert, "list", "Inserts an element before or after another element in a list.", "2.2.0").CountsDirty(),
         CommandTable.Row("lrem", 4, CommandFlags.Write, 1, 1, 1, &LRem, "list", "Removes elements from a list. Deletes the list if the last element was removed.").CountsDirty(),
         CommandTable.Row("ltrim", 4, CommandFlags.Write, 1, 1, 1, &LTrim, "list", "Removes elements from both ends a list. Deletes the list if all elements were trimmed."),
         CommandTable.Row("lpos", -3, CommandFlags.ReadOnly, 1, 1, 1, &LPos, "list", "Returns the index of matching elements in a list.", "6.0.6"),
@@ -490,6 +490,7 @@ public static unsafe class ListCommands
             {
                 if (!cur.Value().SequenceEqual(pivot)) continue;
                 ListValue.InsertAt(shard.Arena, l, cur, c.Arg(4), after, Fill(ref c));
+                c.Dirty++;
                 Ev.Notify(ref c, Ev.List, "linsert"u8, key);
                 c.Reply.WriteInteger(l->Count);
                 return;

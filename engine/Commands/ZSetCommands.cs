@@ -35,8 +35,8 @@ public static unsafe class ZSetCommands
         CommandTable.Row("zrangebylex", -4, ReadOnly, 1, 1, 1, &ZRangeByLex, "sortedset", "Return a range of members in a sorted set, by lexicographical range", "2.8.9"),
         CommandTable.Row("zrevrangebylex", -4, ReadOnly, 1, 1, 1, &ZRevRangeByLex, "sortedset", "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.", "2.8.9"),
         CommandTable.Row("zrevrange", -4, ReadOnly, 1, 1, 1, &ZRevRange, "sortedset", "Return a range of members in a sorted set, by index, with scores ordered from high to low", "1.2.0"),
-        CommandTable.Row("zpopmin", -2, Write | Fast, 1, 1, 1, &ZPopMin, "sortedset", "Remove and return members with the lowest scores in a sorted set", "5.0.0"),
-        CommandTable.Row("zpopmax", -2, Write | Fast, 1, 1, 1, &ZPopMax, "sortedset", "Remove and return members with the highest scores in a sorted set", "5.0.0"),
+        CommandTable.Row("zpopmin", -2, Write | Fast, 1, 1, 1, &ZPopMin, "sortedset", "Remove and return members with the lowest scores in a sorted set", "5.0.0").CountsDirty(),
+        CommandTable.Row("zpopmax", -2, Write | Fast, 1, 1, 1, &ZPopMax, "sortedset", "Remove and return members with the highest scores in a sorted set", "5.0.0").CountsDirty(),
         CommandTable.Row("bzpopmin", -3, Write | NoScript | Blocking | Fast, 1, -2, 1, &BZPopMin, "sortedset", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available", "5.0.0"),
         CommandTable.Row("bzpopmax", -3, Write | NoScript | Blocking | Fast, 1, -2, 1, &BZPopMax, "sortedset", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available", "5.0.0"),
         CommandTable.Row("zmpop", -4, Write, 0, 0, 0, &ZMPop, "sortedset", "Remove and return members with scores in a sorted set", "7.0.0", numKeys: 1),
@@ -49,9 +49,9 @@ public static unsafe class ZSetCommands
         CommandTable.Row("zinter", -3, ReadOnly, 0, 0, 0, &ZInter, "sortedset", "Intersect multiple sorted sets", "6.2.0", numKeys: 1),
         CommandTable.Row("zdiff", -3, ReadOnly, 0, 0, 0, &ZDiff, "sortedset", "Subtract multiple sorted sets", "6.2.0", numKeys: 1),
         CommandTable.Row("zintercard", -3, ReadOnly, 0, 0, 0, &ZInterCard, "sortedset", "Intersect multiple sorted sets and return the cardinality of the result", "7.0.0", numKeys: 1),
-        CommandTable.Row("zremrangebyrank", 4, Write, 1, 1, 1, &ZRemRangeByRank, "sortedset", "Remove all members in a sorted set within the given indexes", "2.0.0"),
-        CommandTable.Row("zremrangebyscore", 4, Write, 1, 1, 1, &ZRemRangeByScore, "sortedset", "Remove all members in a sorted set within the given scores", "1.2.0"),
-        CommandTable.Row("zremrangebylex", 4, Write, 1, 1, 1, &ZRemRangeByLex, "sortedset", "Remove all members in a sorted set between the given lexicographical range", "2.8.9"),
+        CommandTable.Row("zremrangebyrank", 4, Write, 1, 1, 1, &ZRemRangeByRank, "sortedset", "Remove all members in a sorted set within the given indexes", "2.0.0").CountsDirty(),
+        CommandTable.Row("zremrangebyscore", 4, Write, 1, 1, 1, &ZRemRangeByScore, "sortedset", "Remove all members in a sorted set within the given scores", "1.2.0").CountsDirty(),
+        CommandTable.Row("zremrangebylex", 4, Write, 1, 1, 1, &ZRemRangeByLex, "sortedset", "Remove all members in a sorted set between the given lexicographical range", "2.8.9").CountsDirty(),
         CommandTable.Row("zscan", -3, ReadOnly, 1, 1, 1, &ZScan, "sortedset", "Incrementally iterate sorted sets elements and associated scores", "2.8.0"),
     ];
 
@@ -744,6 +744,7 @@ public static unsafe class ZSetCommands
             else deleted = ZSetValue.DeleteRangeByLex(shard.Arena, z, lex);
             bool emptied = z->Length == 0;
             if (emptied) shard.Delete(e);
+            c.Dirty += deleted;
             if (deleted > 0) Ev.Notify(ref c, Ev.ZSet, c.Command.NameBytes, key); // zremrangebyrank|score|lex
             if (emptied) Ev.Notify(ref c, Ev.Generic, "del"u8, key);
             c.Reply.WriteInteger(deleted);
@@ -789,6 +790,7 @@ public static unsafe class ZSetCommands
             }
             bool nested = c.Reply.Resp3 && count != -1;
             bool all = (count == -1 ? 1 : count) >= ZSetValue.Of(e)->Length;
+            c.Dirty += Math.Min(count == -1 ? 1 : count, ZSetValue.Of(e)->Length);
             PopAndReply(c.Reply, shard, e, key, max, count == -1 ? 1 : count, emitKey: false, nested);
             NotifyPop(ref c, max, key, all);
         }

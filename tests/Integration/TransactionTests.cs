@@ -272,6 +272,40 @@ public sealed class TransactionTests : ServerFixture
     }
 
     [Test]
+    public void Watch_NoOpRangeRemovalsPopsAndInserts_DoNotAbort_RealOnesDo()
+    {
+        using var other = NewClient();
+        RespAssert.IsInteger(Call("ZADD", "z", "1", "a", "2", "b", "3", "c"), 3);
+        RespAssert.IsInteger(Call("RPUSH", "l", "x"), 1);
+        Client.Ok("WATCH", "z", "l", "missing");
+        RespAssert.IsInteger(other.Call("ZREMRANGEBYSCORE", "z", "10", "20"), 0);
+        RespAssert.IsInteger(other.Call("ZREMRANGEBYRANK", "z", "10", "20"), 0);
+        RespAssert.IsInteger(other.Call("ZREMRANGEBYLEX", "z", "[x", "[y"), 0);
+        RespAssert.IsInteger(other.Call("ZREMRANGEBYSCORE", "missing", "0", "1"), 0);
+        ReplyScript.Check("ZPOPMIN missing", other.Call("ZPOPMIN", "missing"), "[]");
+        ReplyScript.Check("ZPOPMAX z 0", other.Call("ZPOPMAX", "z", "0"), "[]");
+        RespAssert.IsInteger(other.Call("LINSERT", "l", "BEFORE", "absent", "y"), -1);
+        RespAssert.IsInteger(other.Call("LINSERT", "missing", "BEFORE", "absent", "y"), 0);
+        Client.Ok("MULTI");
+        RespAssert.IsSimple(Call("ZCARD", "z"), "QUEUED");
+        ReplyScript.Check("EXEC", Call("EXEC"), "[:3]");
+
+        foreach (var change in new[]
+        {
+            new[] { "ZREMRANGEBYSCORE", "z", "1", "1" },
+            new[] { "ZREMRANGEBYRANK", "z", "0", "0" },
+            new[] { "ZPOPMIN", "z" },
+            new[] { "LINSERT", "l", "AFTER", "x", "y" },
+        })
+        {
+            Client.Ok("WATCH", change[1]);
+            Assert.That(other.Call(change).Type, Is.Not.EqualTo(RespType.Error), string.Join(" ", change));
+            Client.Ok("MULTI");
+            RespAssert.IsNullArray(Call("EXEC"));
+        }
+    }
+
+    [Test]
     public void Watch_NoOpWritesToListsSetsHashesAndSortedSets_DoNotAbort()
     {
         using var other = NewClient();
