@@ -27,7 +27,7 @@ public static unsafe class ListCommands
         CommandTable.Row("lset", 4, CommandFlags.Write | CommandFlags.DenyOom, 1, 1, 1, &LSet, "list", "Sets the value of an element in a list by its index."),
         CommandTable.Row("linsert", 5, CommandFlags.Write | CommandFlags.DenyOom, 1, 1, 1, &LInsert, "list", "Inserts an element before or after another element in a list.", "2.2.0").CountsDirty(),
         CommandTable.Row("lrem", 4, CommandFlags.Write, 1, 1, 1, &LRem, "list", "Removes elements from a list. Deletes the list if the last element was removed.").CountsDirty(),
-        CommandTable.Row("ltrim", 4, CommandFlags.Write, 1, 1, 1, &LTrim, "list", "Removes elements from both ends a list. Deletes the list if all elements were trimmed."),
+        CommandTable.Row("ltrim", 4, CommandFlags.Write, 1, 1, 1, &LTrim, "list", "Removes elements from both ends a list. Deletes the list if all elements were trimmed.").CountsDirty(),
         CommandTable.Row("lpos", -3, CommandFlags.ReadOnly, 1, 1, 1, &LPos, "list", "Returns the index of matching elements in a list.", "6.0.6"),
         CommandTable.Row("lmove", 5, CommandFlags.Write | CommandFlags.DenyOom, 1, 2, 1, &LMove, "list", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", "6.2.0"),
         CommandTable.Row("rpoplpush", 3, CommandFlags.Write | CommandFlags.DenyOom, 1, 2, 1, &RPopLPush, "list", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", "1.2.0"),
@@ -582,6 +582,8 @@ public static unsafe class ListCommands
             }
             ListValue.TrimHead(shard.Arena, l, fromHead);
             ListValue.TrimTail(shard.Arena, l, fromTail);
+            // Redis signals the key whenever it exists, trimmed or not (WATCH); a missing key is untouched.
+            c.Dirty++;
             bool emptied = l->Count == 0;
             if (emptied) shard.Delete(e);
             Ev.Notify(ref c, Ev.List, "ltrim"u8, key);

@@ -286,6 +286,7 @@ public sealed class TransactionTests : ServerFixture
         ReplyScript.Check("ZPOPMAX z 0", other.Call("ZPOPMAX", "z", "0"), "[]");
         RespAssert.IsInteger(other.Call("LINSERT", "l", "BEFORE", "absent", "y"), -1);
         RespAssert.IsInteger(other.Call("LINSERT", "missing", "BEFORE", "absent", "y"), 0);
+        RespAssert.IsOk(other.Call("LTRIM", "missing", "0", "-1"));
         Client.Ok("MULTI");
         RespAssert.IsSimple(Call("ZCARD", "z"), "QUEUED");
         ReplyScript.Check("EXEC", Call("EXEC"), "[:3]");
@@ -296,6 +297,7 @@ public sealed class TransactionTests : ServerFixture
             new[] { "ZREMRANGEBYRANK", "z", "0", "0" },
             new[] { "ZPOPMIN", "z" },
             new[] { "LINSERT", "l", "AFTER", "x", "y" },
+            new[] { "LTRIM", "l", "0", "-1" },  // Redis signals an existing key even when nothing is trimmed
         })
         {
             Client.Ok("WATCH", change[1]);
