@@ -143,11 +143,11 @@ public sealed unsafe class ScriptTransaction : IDisposable
 
     // Registry state, read by other threads (gate, SCRIPT KILL).
     volatile int _running;
-    long _startTimestamp;          // MonotonicMs() when the script started running (0 while acquiring)
+    long _startTimestamp;          // Stopwatch ticks when the script started running (0 while acquiring)
 
-    // Precise monotonic milliseconds: Environment.TickCount64 is the coarse clock on Linux (4 ms steps),
-    // which let -BUSY come a few ms before busy-reply-threshold.
-    static long MonotonicMs() => System.Diagnostics.Stopwatch.GetTimestamp() / (System.Diagnostics.Stopwatch.Frequency / 1000);
+    // Stopwatch ticks, and elapsed time from their exact difference: milliseconds truncated at both ends
+    // (or Environment.TickCount64's 4 ms steps) let -BUSY come up to a few ms before busy-reply-threshold.
+    static long Now() => System.Diagnostics.Stopwatch.GetTimestamp();
     long _timeMs;                  // Unix ms every command of the script sees
     long _generation;
     long _killGeneration = -1;
@@ -207,7 +207,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
         get
         {
             long start = Volatile.Read(ref _startTimestamp);
-            return start == 0 ? 0 : MonotonicMs() - start;
+            return start == 0 ? 0 : (Now() - start) * 1000 / System.Diagnostics.Stopwatch.Frequency;
         }
     }
 
@@ -265,7 +265,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
             End();
             return acquired == AcquireResult.Busy ? BeginResult.Busy : BeginResult.WouldWait;
         }
-        Volatile.Write(ref _startTimestamp, Math.Max(1, MonotonicMs()));
+        Volatile.Write(ref _startTimestamp, Math.Max(1, Now()));
         _timeMs = caller.NowMs;
         return BeginResult.Started;
     }
@@ -306,7 +306,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
             End();
             return acquired == AcquireResult.Busy ? BeginResult.Busy : BeginResult.WouldWait;
         }
-        Volatile.Write(ref _startTimestamp, Math.Max(1, MonotonicMs()));
+        Volatile.Write(ref _startTimestamp, Math.Max(1, Now()));
         _timeMs = caller.NowMs;
         return BeginResult.Started;
     }
@@ -354,7 +354,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
             End();
             return false;
         }
-        Volatile.Write(ref _startTimestamp, Math.Max(1, MonotonicMs()));
+        Volatile.Write(ref _startTimestamp, Math.Max(1, Now()));
         return true;
     }
 
