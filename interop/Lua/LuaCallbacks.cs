@@ -192,11 +192,15 @@ internal static unsafe class LuaCallbacks
         return 1;
     }
 
-    static int CallCommand(LuaVm vm, nint L, bool raise)
+    static ReadOnlySpan<byte> ArgTypeError => "ERR Lua redis lib command arguments must be strings or integers"u8;
+
+    /// <summary>
+    /// Puts the Lua arguments 1..<paramref name="argc"/> into the transaction's argument list as Redis
+    /// passes them to a command (redis.call, redis.acl_check_cmd): strings as they are, numbers formatted;
+    /// false when one is neither.
+    /// </summary>
+    static bool TryCollectArgs(nint L, int argc, ScriptTransaction tx)
     {
-        int argc = lua_gettop(L);
-        if (argc == 0) return CallFailed(L, "ERR Please specify at least one argument for this redis lib call"u8, raise);
-        var tx = vm.Tx;
         tx.ResetArgs();
         Span<byte> number = stackalloc byte[32];
         for (int i = 1; i <= argc; i++)
@@ -216,9 +220,18 @@ internal static unsafe class LuaCallbacks
             }
             else
             {
-                return CallFailed(L, "ERR Lua redis lib command arguments must be strings or integers"u8, raise);
+                return false;
             }
         }
+        return true;
+    }
+
+    static int CallCommand(LuaVm vm, nint L, bool raise)
+    {
+        int argc = lua_gettop(L);
+        if (argc == 0) return CallFailed(L, "ERR Please specify at least one argument for this redis lib call"u8, raise);
+        var tx = vm.Tx;
+        if (!TryCollectArgs(L, argc, tx)) return CallFailed(L, ArgTypeError, raise);
         var status = tx.Call();
         lua_settop(L, 0);
         var reply = tx.Reply.Written;
@@ -378,21 +391,7 @@ internal static unsafe class LuaCallbacks
             if (argc < 1) return Fail(L, "ERR Please specify at least one argument for this redis lib call"u8);
             if (vm == null) return Fail(L, "ERR redis.acl_check_cmd() called outside a script"u8);
             var tx = vm.Tx;
-            tx.ResetArgs();
-            Span<byte> number = stackalloc byte[32];
-            for (int i = 1; i <= argc; i++)
-            {
-                int type = lua_type(L, i);
-                if (type == LUA_TSTRING) tx.AddArg(ToSpan(L, i));
-                else if (type == LUA_TNUMBER)
-                {
-                    int n = lua_isinteger(L, i) != 0
-                        ? Numbers.FormatInt64(lua_tointegerx(L, i, null), number)
-                        : FormatNumberArg(lua_tonumberx(L, i, null), number);
-                    tx.AddArg(number[..n]);
-                }
-                else return Fail(L, "ERR Lua redis lib command arguments must be strings or integers"u8);
-            }
+            if (!TryCollectArgs(L, argc, tx)) return Fail(L, ArgTypeError);
             var cmd = CommandTable.Lookup(tx.Args.Get(0));
             if (cmd != null && cmd.Subcommands != null && argc >= 2) cmd = CommandTable.LookupSub(cmd, tx.Args.Get(1));
             if (cmd == null) return Fail(L, "ERR Invalid command passed to redis.acl_check_cmd()"u8);
