@@ -50,6 +50,11 @@ Log.Notice(string.IsNullOrEmpty(config.ConfigFile)
     ? "Warning: no config file specified, using the default config. In order to specify a config file use nativekv /path/to/nativekv.conf"
     : "Configuration loaded");
 if (!FileLimits.Adjust(config)) return 1;
+if (ThreadPolicy.Apply(config.SchedPolicy) is { } schedError)
+{
+    Log.Warning(schedError);
+    return 1;
+}
 // CONFIG SET maxclients: raise the open-files limit to match, or refuse as Redis does.
 config.MaxClientsChanged = previous =>
 {

@@ -62,6 +62,9 @@ public sealed class ServerConfig
     public bool ProtectedMode = true;
     public bool Daemonize;
     public int IoThreads = 1;
+
+    /// <summary>NativeKv's own: the Linux scheduling policy of the server's threads (server/ThreadPolicy.cs).</summary>
+    public string SchedPolicy = "normal";
     public string ConfigFile = "";
 
     /// <summary>List node bound: negative = bytes (-1 4 KiB ... -5 64 KiB), positive = elements per node.</summary>
@@ -150,6 +153,7 @@ public sealed class ServerConfig
         new("hash-max-ziplist-entries", true, c => Str(c.HashMaxListpackEntries), (c, a) => c.HashMaxListpackEntries = Long(a, 0, long.MaxValue)),
         new("hash-max-listpack-value", true, c => Str(c.HashMaxListpackValue), (c, a) => c.HashMaxListpackValue = Long(a, 0, long.MaxValue)),
         new("hash-max-ziplist-value", true, c => Str(c.HashMaxListpackValue), (c, a) => c.HashMaxListpackValue = Long(a, 0, long.MaxValue)),
+        new("sched-policy", false, c => c.SchedPolicy, (c, a) => c.SchedPolicy = Enum(a, "normal", "batch")),
         new("io-threads", false, c => c.IoThreads.ToString(CultureInfo.InvariantCulture), (c, a) => c.IoThreads = Int(a, 1, 128)),
         new("set-max-intset-entries", true, c => c.SetMaxIntsetEntries.ToString(CultureInfo.InvariantCulture), (c, a) => c.SetMaxIntsetEntries = Long(a, 0, long.MaxValue)),
         new("zset-max-listpack-entries", true, c => c.ZsetMaxListpackEntries.ToString(CultureInfo.InvariantCulture), (c, a) => c.ZsetMaxListpackEntries = Long(a, 0, long.MaxValue)),

@@ -98,6 +98,54 @@ public sealed class ServerProcessTests
         Assert.That(output, Does.Contain("databases"), output);
     }
 
+    /// <summary>Linux scheduling policy of every thread of a process (field 41 of /proc/PID/task/TID/stat).</summary>
+    private static int[] ThreadPolicies(int pid)
+    {
+        var policies = new List<int>();
+        foreach (string task in Directory.GetDirectories($"/proc/{pid}/task"))
+        {
+            string stat;
+            try { stat = File.ReadAllText(Path.Combine(task, "stat")); }
+            catch (IOException) { continue; } // the thread ended meanwhile
+            // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
+            string[] rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            policies.Add(int.Parse(rest[41 - 3], CultureInfo.InvariantCulture));
+        }
+        return policies.ToArray();
+    }
+
+    [Test]
+    [Platform("Linux")]
+    public void SchedPolicyBatch_AppliesToEveryThread_IncludingThoseStartedLater()
+    {
+        using (var server = ServerProcess.Start(new ServerOptions { ExtraArgs = ["--sched-policy", "batch"] }))
+        using (var client = server.Connect())
+        {
+            // Traffic makes the server start its epoll and pool threads after the policy was set.
+            for (int i = 0; i < 200; i++) client.Ok("SET", "k" + S(i), "v");
+            Assert.That(ConfigGet(client, "sched-policy")["sched-policy"], Is.EqualTo("batch"));
+            int[] policies = ThreadPolicies(server.Pid);
+            Assert.That(policies, Has.Length.GreaterThan(3));
+            Assert.That(policies, Is.All.EqualTo(3), "SCHED_BATCH is 3");
+        }
+        using (var server = ServerProcess.Start())
+        using (var client = server.Connect())
+        {
+            client.Ok("SET", "k", "v");
+            Assert.That(ConfigGet(client, "sched-policy")["sched-policy"], Is.EqualTo("normal"));
+            Assert.That(ThreadPolicies(server.Pid), Is.All.EqualTo(0), "SCHED_OTHER is 0");
+        }
+    }
+
+    [Test]
+    public void SchedPolicy_UnknownValue_FailsStartup()
+    {
+        var (exitCode, output) = ServerProcess.RunToExit(
+            ["--port", S(ServerProcess.FreePort()), "--save", "", "--sched-policy", "fifo"], ExitTimeout);
+        Assert.That(exitCode, Is.Not.EqualTo(0), output);
+        Assert.That(output, Does.Contain("sched-policy"), output);
+    }
+
     [Test]
     public void MissingConfigFile_FailsStartupNamingTheFile()
     {
