@@ -513,10 +513,10 @@ public static unsafe class ZSetCommands
                 RangeByRank(z, start, end, reverse, ref sink);
                 break;
             case RangeType.Score:
-                RangeByScore(z, range, reverse, offset, limit, ref sink);
+                RangeBy(z, range, reverse, offset, limit, ref sink);
                 break;
             default:
-                RangeByLex(z, lex, reverse, offset, limit, ref sink);
+                RangeBy(z, lex, reverse, offset, limit, ref sink);
                 break;
         }
         if (store) FinishStore(ref c, dstShard, dh, ref sink, empty: false);
@@ -564,40 +564,22 @@ public static unsafe class ZSetCommands
         }
     }
 
-    static void RangeByScore(ZSetObject* z, in ScoreRange range, bool reverse, long offset, long limit, ref RangeSink sink)
+    /// <summary>ZRANGE ... BYSCORE / BYLEX [REV] [LIMIT offset count].</summary>
+    static void RangeBy<TRange>(ZSetObject* z, TRange range, bool reverse, long offset, long limit, ref RangeSink sink)
+        where TRange : IZRange, allows ref struct
     {
         if (offset > 0 && offset >= z->Length)
         {
             sink.Begin(0);
             return;
         }
-        ZCursor cur = reverse ? ZSetValue.LastInRange(z, range) : ZSetValue.FirstInRange(z, range);
+        ZCursor cur = reverse ? ZSetValue.LastIn(z, range) : ZSetValue.FirstIn(z, range);
         sink.Begin(-1);
         while (cur.Valid && offset-- != 0) cur.Move(reverse);
         while (cur.Valid && limit-- != 0)
         {
-            double s = cur.Score;
-            if (reverse ? !range.GteMin(s) : !range.LteMax(s)) break;
-            sink.Emit(cur.Member, s);
-            cur.Move(reverse);
-        }
-    }
-
-    static void RangeByLex(ZSetObject* z, in LexRange range, bool reverse, long offset, long limit, ref RangeSink sink)
-    {
-        if (offset > 0 && offset >= z->Length)
-        {
-            sink.Begin(0);
-            return;
-        }
-        ZCursor cur = reverse ? ZSetValue.LastInLexRange(z, range) : ZSetValue.FirstInLexRange(z, range);
-        sink.Begin(-1);
-        while (cur.Valid && offset-- != 0) cur.Move(reverse);
-        while (cur.Valid && limit-- != 0)
-        {
-            var m = cur.Member;
-            if (reverse ? !range.GteMin(m) : !range.LteMax(m)) break;
-            sink.Emit(m, cur.Score);
+            if (reverse ? !ZSetValue.GteMin(range, cur) : !ZSetValue.LteMax(range, cur)) break;
+            sink.Emit(cur.Member, cur.Score);
             cur.Move(reverse);
         }
     }
@@ -612,34 +594,7 @@ public static unsafe class ZSetCommands
             NotAFloat(ref c);
             return;
         }
-        var key = c.Arg(1);
-        var shard = c.Db.ShardFor(key, out uint h);
-        using (shard.Lock.EnterScope())
-        {
-            Entry* e = KeyAccess.LookupRead(shard, key, h, c.NowMs);
-            if (e == null)
-            {
-                c.Reply.WriteInteger(0);
-                return;
-            }
-            if (!IsZSetOrReply(ref c, e)) return;
-            ZSetObject* z = ZSetValue.Of(e);
-            ZCursor first = ZSetValue.FirstInRange(z, range);
-            long count = 0;
-            if (first.Valid)
-            {
-                if (z->Encoding == ZSetValue.EncListpack)
-                {
-                    for (var cur = first; cur.Valid && range.LteMax(cur.Score); cur.MoveNext()) count++;
-                }
-                else
-                {
-                    ZCursor last = ZSetValue.LastInRange(z, range);
-                    count = ZSetValue.RankOf(z, last) - ZSetValue.RankOf(z, first) + 1;
-                }
-            }
-            c.Reply.WriteInteger(count);
-        }
+        CountIn(ref c, range);
     }
 
     // ZLEXCOUNT key min max
@@ -650,6 +605,13 @@ public static unsafe class ZSetCommands
             NotALexItem(ref c);
             return;
         }
+        CountIn(ref c, range);
+    }
+
+    /// <summary>Replies the number of elements in range: by rank difference on a skiplist (O(log n)), by
+    /// walking a listpack (small).</summary>
+    static void CountIn<TRange>(ref CommandContext c, TRange range) where TRange : IZRange, allows ref struct
+    {
         var key = c.Arg(1);
         var shard = c.Db.ShardFor(key, out uint h);
         using (shard.Lock.EnterScope())
@@ -662,17 +624,17 @@ public static unsafe class ZSetCommands
             }
             if (!IsZSetOrReply(ref c, e)) return;
             ZSetObject* z = ZSetValue.Of(e);
-            ZCursor first = ZSetValue.FirstInLexRange(z, range);
+            ZCursor first = ZSetValue.FirstIn(z, range);
             long count = 0;
             if (first.Valid)
             {
                 if (z->Encoding == ZSetValue.EncListpack)
                 {
-                    for (var cur = first; cur.Valid && range.LteMax(cur.Member); cur.MoveNext()) count++;
+                    for (var cur = first; cur.Valid && ZSetValue.LteMax(range, cur); cur.MoveNext()) count++;
                 }
                 else
                 {
-                    ZCursor last = ZSetValue.LastInLexRange(z, range);
+                    ZCursor last = ZSetValue.LastIn(z, range);
                     if (last.Valid) count = ZSetValue.RankOf(z, last) - ZSetValue.RankOf(z, first) + 1;
                 }
             }
@@ -740,8 +702,8 @@ public static unsafe class ZSetCommands
                 if (end >= llen) end = llen - 1;
                 deleted = ZSetValue.DeleteRangeByRank(shard.Arena, z, start, end);
             }
-            else if (type == RangeType.Score) deleted = ZSetValue.DeleteRangeByScore(shard.Arena, z, range);
-            else deleted = ZSetValue.DeleteRangeByLex(shard.Arena, z, lex);
+            else if (type == RangeType.Score) deleted = ZSetValue.DeleteRange(shard.Arena, z, range);
+            else deleted = ZSetValue.DeleteRange(shard.Arena, z, lex);
             bool emptied = z->Length == 0;
             if (emptied) shard.Delete(e);
             c.Dirty += deleted;

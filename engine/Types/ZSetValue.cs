@@ -89,8 +89,19 @@ public enum ZAddResult
     NaN,        // INCR produced NaN: an error, nothing changed
 }
 
+/// <summary>An interval of a sorted set's order, by score (ScoreRange) or by member (LexRange), tested on a
+/// listpack entry or a skiplist node: the range walks of ZSetValue are written once against it.</summary>
+public unsafe interface IZRange
+{
+    bool IsEmpty { get; }
+    bool GteMin(byte* packed);
+    bool LteMax(byte* packed);
+    bool GteMin(ZNode* node);
+    bool LteMax(ZNode* node);
+}
+
 /// <summary>A score interval (Redis's zrangespec).</summary>
-public struct ScoreRange
+public unsafe struct ScoreRange : IZRange
 {
     public double Min, Max;
     public bool MinEx, MaxEx;
@@ -101,11 +112,16 @@ public struct ScoreRange
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly bool LteMax(double v) => MaxEx ? v < Max : v <= Max;
 
+    public readonly bool GteMin(byte* packed) => GteMin(ZSetValue.PScore(packed));
+    public readonly bool LteMax(byte* packed) => LteMax(ZSetValue.PScore(packed));
+    public readonly bool GteMin(ZNode* node) => GteMin(node->Score);
+    public readonly bool LteMax(ZNode* node) => LteMax(node->Score);
+
     public readonly bool IsEmpty => Min > Max || (Min == Max && (MinEx || MaxEx));
 }
 
 /// <summary>A lexicographic interval (Redis's zlexrangespec); Kind -1 is '-', +1 is '+'.</summary>
-public ref struct LexRange
+public unsafe ref struct LexRange : IZRange
 {
     public ReadOnlySpan<byte> Min, Max;
     public int MinKind, MaxKind;
@@ -131,6 +147,11 @@ public ref struct LexRange
         int c = Compare(0, v, MaxKind, Max);
         return MaxEx ? c < 0 : c <= 0;
     }
+
+    public readonly bool GteMin(byte* packed) => GteMin(ZSetValue.PMember(packed));
+    public readonly bool LteMax(byte* packed) => LteMax(ZSetValue.PMember(packed));
+    public readonly bool GteMin(ZNode* node) => GteMin(ZSetValue.MemberOf(node));
+    public readonly bool LteMax(ZNode* node) => LteMax(ZSetValue.MemberOf(node));
 
     public readonly bool IsEmpty
     {
@@ -531,95 +552,59 @@ public static unsafe class ZSetValue
 
     public static ZCursor Last(ZSetObject* z) => AtRank(z, z->Length - 1);
 
-    /// <summary>The first element whose score is in range (Redis's zslFirstInRange/zzlFirstInRange).</summary>
-    public static ZCursor FirstInRange(ZSetObject* z, in ScoreRange r)
+    /// <summary>The first element in range (Redis's zslFirstInRange/zzlFirstInRange and their lex twins).</summary>
+    public static ZCursor FirstIn<TRange>(ZSetObject* z, TRange r) where TRange : IZRange, allows ref struct
     {
-        if (!IsInRange(z, r)) return new ZCursor(z);
+        if (!IsIn(z, r)) return new ZCursor(z);
         if (z->Encoding == EncListpack)
         {
             for (byte* p = PFirst(z); p != null; p = PNext(z, p))
             {
-                double s = PScore(p);
-                if (r.GteMin(s)) return r.LteMax(s) ? new ZCursor(z, p) : new ZCursor(z);
+                if (r.GteMin(p)) return r.LteMax(p) ? new ZCursor(z, p) : new ZCursor(z);
             }
             return new ZCursor(z);
         }
         ZNode* x = z->Header;
         for (int i = z->Level - 1; i >= 0; i--)
-            while (Levels(x)[i].Forward != null && !r.GteMin(Levels(x)[i].Forward->Score)) x = Levels(x)[i].Forward;
+            while (Levels(x)[i].Forward != null && !r.GteMin(Levels(x)[i].Forward)) x = Levels(x)[i].Forward;
         x = Levels(x)[0].Forward;
-        return x != null && r.LteMax(x->Score) ? new ZCursor(z, x) : new ZCursor(z);
+        return x != null && r.LteMax(x) ? new ZCursor(z, x) : new ZCursor(z);
     }
 
-    /// <summary>The last element whose score is in range.</summary>
-    public static ZCursor LastInRange(ZSetObject* z, in ScoreRange r)
+    /// <summary>The last element in range.</summary>
+    public static ZCursor LastIn<TRange>(ZSetObject* z, TRange r) where TRange : IZRange, allows ref struct
     {
-        if (!IsInRange(z, r)) return new ZCursor(z);
+        if (!IsIn(z, r)) return new ZCursor(z);
         if (z->Encoding == EncListpack)
         {
             for (byte* p = PLast(z); p != null; p = PPrev(z, p))
             {
-                double s = PScore(p);
-                if (r.LteMax(s)) return r.GteMin(s) ? new ZCursor(z, p) : new ZCursor(z);
+                if (r.LteMax(p)) return r.GteMin(p) ? new ZCursor(z, p) : new ZCursor(z);
             }
             return new ZCursor(z);
         }
         ZNode* x = z->Header;
         for (int i = z->Level - 1; i >= 0; i--)
-            while (Levels(x)[i].Forward != null && r.LteMax(Levels(x)[i].Forward->Score)) x = Levels(x)[i].Forward;
-        return x != z->Header && r.GteMin(x->Score) ? new ZCursor(z, x) : new ZCursor(z);
+            while (Levels(x)[i].Forward != null && r.LteMax(Levels(x)[i].Forward)) x = Levels(x)[i].Forward;
+        return x != z->Header && r.GteMin(x) ? new ZCursor(z, x) : new ZCursor(z);
     }
 
-    static bool IsInRange(ZSetObject* z, in ScoreRange r)
+    /// <summary>Whether some element may be in range: the range is not empty and overlaps [first, last].</summary>
+    static bool IsIn<TRange>(ZSetObject* z, TRange r) where TRange : IZRange, allows ref struct
     {
         if (r.IsEmpty || z->Length == 0) return false;
         if (z->Encoding == EncListpack)
-            return r.GteMin(PScore(PLast(z))) && r.LteMax(PScore(PFirst(z)));
-        return z->Tail != null && r.GteMin(z->Tail->Score) && r.LteMax(Levels(z->Header)[0].Forward->Score);
+            return r.GteMin(PLast(z)) && r.LteMax(PFirst(z));
+        return z->Tail != null && r.GteMin(z->Tail) && r.LteMax(Levels(z->Header)[0].Forward);
     }
 
-    public static ZCursor FirstInLexRange(ZSetObject* z, in LexRange r)
-    {
-        if (!IsInLexRange(z, r)) return new ZCursor(z);
-        if (z->Encoding == EncListpack)
-        {
-            for (byte* p = PFirst(z); p != null; p = PNext(z, p))
-            {
-                if (r.GteMin(PMember(p))) return r.LteMax(PMember(p)) ? new ZCursor(z, p) : new ZCursor(z);
-            }
-            return new ZCursor(z);
-        }
-        ZNode* x = z->Header;
-        for (int i = z->Level - 1; i >= 0; i--)
-            while (Levels(x)[i].Forward != null && !r.GteMin(MemberOf(Levels(x)[i].Forward))) x = Levels(x)[i].Forward;
-        x = Levels(x)[0].Forward;
-        return x != null && r.LteMax(MemberOf(x)) ? new ZCursor(z, x) : new ZCursor(z);
-    }
+    /// <summary>Whether a valid cursor's element is at or above the range's minimum.</summary>
+    public static bool GteMin<TRange>(TRange r, in ZCursor c) where TRange : IZRange, allows ref struct =>
+        c.P != null ? r.GteMin(c.P) : r.GteMin(c.N);
 
-    public static ZCursor LastInLexRange(ZSetObject* z, in LexRange r)
-    {
-        if (!IsInLexRange(z, r)) return new ZCursor(z);
-        if (z->Encoding == EncListpack)
-        {
-            for (byte* p = PLast(z); p != null; p = PPrev(z, p))
-            {
-                if (r.LteMax(PMember(p))) return r.GteMin(PMember(p)) ? new ZCursor(z, p) : new ZCursor(z);
-            }
-            return new ZCursor(z);
-        }
-        ZNode* x = z->Header;
-        for (int i = z->Level - 1; i >= 0; i--)
-            while (Levels(x)[i].Forward != null && r.LteMax(MemberOf(Levels(x)[i].Forward))) x = Levels(x)[i].Forward;
-        return x != z->Header && r.GteMin(MemberOf(x)) ? new ZCursor(z, x) : new ZCursor(z);
-    }
-
-    static bool IsInLexRange(ZSetObject* z, in LexRange r)
-    {
-        if (r.IsEmpty || z->Length == 0) return false;
-        if (z->Encoding == EncListpack)
-            return r.GteMin(PMember(PLast(z))) && r.LteMax(PMember(PFirst(z)));
-        return z->Tail != null && r.GteMin(MemberOf(z->Tail)) && r.LteMax(MemberOf(Levels(z->Header)[0].Forward));
-    }
+    /// <summary>Whether a valid cursor's element is at or below the range's maximum.</summary>
+    public static bool LteMax<TRange>(TRange r, in ZCursor c) where TRange : IZRange, allows ref struct =>
+        c.P != null ? r.LteMax(c.P) : r.LteMax(c.N);
 
     /// <summary>0-based ascending rank of the element a valid cursor points at.</summary>
     public static long RankOf(ZSetObject* z, in ZCursor c)
@@ -676,16 +661,17 @@ public static unsafe class ZSetValue
         return removed;
     }
 
-    public static long DeleteRangeByScore(SlabArena arena, ZSetObject* z, in ScoreRange r)
+    /// <summary>Deletes the elements in range (ZREMRANGEBYSCORE, ZREMRANGEBYLEX); returns the count.</summary>
+    public static long DeleteRange<TRange>(SlabArena arena, ZSetObject* z, TRange r) where TRange : IZRange, allows ref struct
     {
         if (z->Encoding == EncListpack)
         {
-            ZCursor c = FirstInRange(z, r);
+            ZCursor c = FirstIn(z, r);
             if (!c.Valid) return 0;
             byte* from = c.P, to = from;
             long n = 0;
             byte* end = z->Packed + z->PackedLength;
-            while (to < end && r.LteMax(PScore(to)))
+            while (to < end && r.LteMax(to))
             {
                 to += PackedOverhead + *(int*)(to + 8);
                 n++;
@@ -697,51 +683,12 @@ public static unsafe class ZSetValue
         ZNode* x = z->Header;
         for (int i = z->Level - 1; i >= 0; i--)
         {
-            while (Levels(x)[i].Forward != null && !r.GteMin(Levels(x)[i].Forward->Score)) x = Levels(x)[i].Forward;
+            while (Levels(x)[i].Forward != null && !r.GteMin(Levels(x)[i].Forward)) x = Levels(x)[i].Forward;
             update[i] = x;
         }
         x = Levels(x)[0].Forward;
         long removed = 0;
-        while (x != null && r.LteMax(x->Score))
-        {
-            ZNode* next = Levels(x)[0].Forward;
-            SlDeleteNode(z, x, update);
-            z->Dict.Unlink(&x->Link);
-            FreeNode(arena, z, x);
-            removed++;
-            x = next;
-        }
-        z->Dict.ShrinkIfSparse(arena);
-        return removed;
-    }
-
-    public static long DeleteRangeByLex(SlabArena arena, ZSetObject* z, in LexRange r)
-    {
-        if (z->Encoding == EncListpack)
-        {
-            ZCursor c = FirstInLexRange(z, r);
-            if (!c.Valid) return 0;
-            byte* from = c.P, to = from;
-            long n = 0;
-            byte* end = z->Packed + z->PackedLength;
-            while (to < end && r.LteMax(PMember(to)))
-            {
-                to += PackedOverhead + *(int*)(to + 8);
-                n++;
-            }
-            PDeleteSpan(arena, z, from, to, n);
-            return n;
-        }
-        ZNode** update = stackalloc ZNode*[MaxLevel];
-        ZNode* x = z->Header;
-        for (int i = z->Level - 1; i >= 0; i--)
-        {
-            while (Levels(x)[i].Forward != null && !r.GteMin(MemberOf(Levels(x)[i].Forward))) x = Levels(x)[i].Forward;
-            update[i] = x;
-        }
-        x = Levels(x)[0].Forward;
-        long removed = 0;
-        while (x != null && r.LteMax(MemberOf(x)))
+        while (x != null && r.LteMax(x))
         {
             ZNode* next = Levels(x)[0].Forward;
             SlDeleteNode(z, x, update);

@@ -77,8 +77,8 @@ public sealed unsafe class ZSetValueTests
         {
             var range = new ScoreRange { Min = rng.Next(-60, 60), Max = rng.Next(-60, 60), MinEx = rng.Next(2) == 0, MaxEx = rng.Next(2) == 0 };
             var inRange = want.Where(e => range.GteMin(e.Score) && range.LteMax(e.Score)).ToList();
-            var first = ZSetValue.FirstInRange(z, range);
-            var last = ZSetValue.LastInRange(z, range);
+            var first = ZSetValue.FirstIn(z, range);
+            var last = ZSetValue.LastIn(z, range);
             Assert.That(first.Valid, Is.EqualTo(inRange.Count > 0), $"{when}: first in {range.Min}..{range.Max}");
             Assert.That(last.Valid, Is.EqualTo(inRange.Count > 0), when);
             if (inRange.Count > 0)
@@ -142,7 +142,7 @@ public sealed unsafe class ZSetValueTests
                 double lo = rng.Next(-50, 50);
                 var range = new ScoreRange { Min = lo, Max = lo + rng.Next(0, 5), MinEx = rng.Next(2) == 0, MaxEx = rng.Next(2) == 0 };
                 var gone = r.Scores.Where(kv => range.GteMin(kv.Value) && range.LteMax(kv.Value)).Select(kv => kv.Key).ToList();
-                Assert.That(ZSetValue.DeleteRangeByScore(arena, z, range), Is.EqualTo(gone.Count));
+                Assert.That(ZSetValue.DeleteRange(arena, z, range), Is.EqualTo(gone.Count));
                 gone.ForEach(g => r.Scores.Remove(g));
             }
             if (op % 250 == 0)
@@ -179,7 +179,7 @@ public sealed unsafe class ZSetValueTests
             Assert.That(Encoding.UTF8.GetString(ZSetValue.AtRank(z, i).Member), Is.EqualTo($"m{i:D6}"));
         }
         var range = new ScoreRange { Min = 5000, Max = 5009 };
-        Assert.That(ZSetValue.RankOf(z, ZSetValue.LastInRange(z, range)) - ZSetValue.RankOf(z, ZSetValue.FirstInRange(z, range)) + 1, Is.EqualTo(100));
+        Assert.That(ZSetValue.RankOf(z, ZSetValue.LastIn(z, range)) - ZSetValue.RankOf(z, ZSetValue.FirstIn(z, range)) + 1, Is.EqualTo(100));
         Assert.That(ZSetValue.DeleteRangeByRank(arena, z, 10, N - 11), Is.EqualTo(N - 20));
         Assert.That(Walk(z).Select(e => e.Member), Is.EqualTo(Enumerable.Range(0, 10).Concat(Enumerable.Range(N - 10, 10)).Select(i => $"m{i:D6}")));
         Assert.That(ZSetValue.BytesOf(z), Is.EqualTo(arena.LiveBytes));
@@ -288,14 +288,14 @@ public sealed unsafe class ZSetValueTests
         }
         Assert.That(Walk(z).Select(e => e.Member), Is.EqualTo(members));
         var r = new LexRange { Min = B("a"), Max = B("b"), MinEx = false, MaxEx = true };
-        Assert.That(Encoding.UTF8.GetString(ZSetValue.FirstInLexRange(z, r).Member), Is.EqualTo("a"));
-        Assert.That(Encoding.UTF8.GetString(ZSetValue.LastInLexRange(z, r).Member), Is.EqualTo("ab"));
+        Assert.That(Encoding.UTF8.GetString(ZSetValue.FirstIn(z, r).Member), Is.EqualTo("a"));
+        Assert.That(Encoding.UTF8.GetString(ZSetValue.LastIn(z, r).Member), Is.EqualTo("ab"));
         var all = new LexRange { MinKind = -1, MaxKind = 1, MinEx = true, MaxEx = true };
-        Assert.That(ZSetValue.FirstInLexRange(z, all).Member.Length, Is.Zero);
+        Assert.That(ZSetValue.FirstIn(z, all).Member.Length, Is.Zero);
         var none = new LexRange { MinKind = 1, MaxKind = -1, MinEx = true, MaxEx = true };
         Assert.That(none.IsEmpty, Is.True);
-        Assert.That(ZSetValue.FirstInLexRange(z, none).Valid, Is.False);
-        Assert.That(ZSetValue.DeleteRangeByLex(arena, z, new LexRange { Min = B("aa"), Max = B("ba"), MinEx = true, MaxEx = false }), Is.EqualTo(3));
+        Assert.That(ZSetValue.FirstIn(z, none).Valid, Is.False);
+        Assert.That(ZSetValue.DeleteRange(arena, z, new LexRange { Min = B("aa"), Max = B("ba"), MinEx = true, MaxEx = false }), Is.EqualTo(3));
         Assert.That(Walk(z).Select(e => e.Member), Is.EqualTo(new[] { "", "a", "aa", "c", "\u00ff" }));
         ZSetValue.Free(arena, z);
         Assert.That(arena.LiveBytes, Is.Zero);
