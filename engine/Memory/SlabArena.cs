@@ -6,6 +6,14 @@
 // page whose last slot is freed goes straight back to the OS, so memory returns after deletes and
 // FLUSHALL. Allocations larger than the biggest class go to the OS on their own.
 //
+// Every page and large block also has an index in the arena's block table, so that a block can be named
+// by a 32-bit handle instead of a 64-bit pointer: the keyspace links its entries (hash chains, LRU list)
+// by handle, which is what brings a small key under 64 bytes. A handle is (block index << 13) | (offset
+// in the block / 8); resolving it is one table load and an add, and a pointer finds its handle through
+// its page header (or the prefix in front of a large block). Large blocks get a table slot like pages
+// (one uniform resolve, no branch) rather than being kept out of entries: an entry with a 1 MB string
+// stays one allocation that GET copies from once. Block index 0 is never used, so handle 0 is null.
+//
 // An arena is not thread-safe: each shard owns one and uses it under the shard lock. The arena counts
 // exactly what it holds (whole pages, large blocks), which is what `used_memory` reports.
 using System.Runtime.CompilerServices;
@@ -35,12 +43,33 @@ public unsafe sealed class SlabArena : IDisposable
     readonly PageHeader*[] _partial = new PageHeader*[ClassSizes.Length];
     PageHeader* _allPages; // every page, for Dispose and Reset
 
+    // The block table: the base address of every page and large block, by block index. A free slot holds
+    // (next free index << 1) | 1 (bases are 16-byte aligned, so bit 0 tells them apart). Slot 0 is always
+    // null, which makes handle 0 resolve to null; an arena without blocks points at a shared one-slot table.
+    byte** _blocks = EmptyBlockTable;
+    int _blockCapacity = 1;
+    int _blockTop = 1;       // slots below this have been used
+    int _freeBlock;          // head of the free-slot list, 0 when empty
+    int _liveBlocks;
+    static readonly byte** EmptyBlockTable = (byte**)NativeMemory.AllocZeroed((nuint)sizeof(nint));
+
+    /// <summary>Bits of a handle that hold the offset in its block, in units of <see cref="Granule"/>.</summary>
+    public const int HandleOffsetBits = 13;
+
+    /// <summary>Block indices a handle can name (19 bits): 32 GiB of pages per arena, one arena per shard.</summary>
+    public const int MaxBlocks = 1 << (32 - HandleOffsetBits);
+
+    /// <summary>The prefix in front of a large block: its block index, padded to keep 16-byte alignment.</summary>
+    const int LargePrefix = 16;
+
     long _pageBytes;
     long _largeBytes;
     long _liveBytes;
 
-    /// <summary>Bytes this arena holds from the OS: whole pages plus large blocks.</summary>
-    public long AllocatedBytes => _pageBytes + _largeBytes;
+    long _tableBytes;
+
+    /// <summary>Bytes this arena holds from the OS: whole pages, large blocks and the block table.</summary>
+    public long AllocatedBytes => _pageBytes + _largeBytes + _tableBytes;
 
     /// <summary>Bytes handed out to callers (rounded to their size class): what used_memory counts.</summary>
     public long LiveBytes => _liveBytes;
@@ -81,6 +110,7 @@ public unsafe sealed class SlabArena : IDisposable
         public int ClassIndex;
         public int SlotSize;
         public int InPartial;            // 1 while linked in the partial list
+        public int Index;                // slot in the block table
     }
 
     static int HeaderSize => (sizeof(PageHeader) + 15) & ~15;
@@ -94,7 +124,7 @@ public unsafe sealed class SlabArena : IDisposable
             sizes.Add(s);
             // Step by an eighth of the size rounded down to the granule (at least one granule): classes
             // are at most 1.125x apart (jemalloc: ~1.25x), so rounding wastes under 12.5%; sizes up to
-            // 128 bytes get every 8 bytes (an entry header alone is 48).
+            // 128 bytes get every 8 bytes (small keys' entries are 40 to 80).
             s += Math.Max(Granule, (s / 8) & ~(Granule - 1));
         }
         if (sizes[^1] != MaxSmallSize) sizes.Add(MaxSmallSize);
@@ -114,13 +144,83 @@ public unsafe sealed class SlabArena : IDisposable
         return table;
     }
 
-    /// <summary>The number of bytes an allocation of <paramref name="size"/> really takes.</summary>
+    /// <summary>The number of bytes an allocation of <paramref name="size"/> really takes (a large block's
+    /// prefix aside: like a page header, it counts in the pages the arena holds, not in used_memory).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nuint RoundedSize(nuint size)
     {
         if (size <= MaxSmallSize)
             return (nuint)ClassSizes[ClassBySize[((int)size + Granule - 1) / Granule]];
         return (size + 15) & ~(nuint)15;
+    }
+
+    // ---------------------------------------------------------------- handles
+
+    /// <summary>The block a handle names (null for handle 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* Resolve(uint handle) => _blocks[handle >> HandleOffsetBits] + ((handle & ((1u << HandleOffsetBits) - 1)) << 3);
+
+    /// <summary>The handle of a block this arena handed out; <paramref name="size"/> is its allocation size
+    /// (it tells a page slot from a large block).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint HandleOf(void* p, nuint size)
+    {
+        if (size > MaxSmallSize)
+            return ((uint)*(int*)((byte*)p - LargePrefix) << HandleOffsetBits) | (LargePrefix / Granule);
+        PageHeader* page = (PageHeader*)((nuint)p & ~(nuint)(PageSize - 1));
+        return ((uint)page->Index << HandleOffsetBits) | (uint)(((byte*)p - (byte*)page) / Granule);
+    }
+
+    int TakeBlockIndex(byte* block)
+    {
+        int index = _freeBlock;
+        if (index != 0)
+        {
+            _freeBlock = (int)((nuint)_blocks[index] >> 1);
+        }
+        else
+        {
+            if (_blockTop == _blockCapacity) GrowBlockTable();
+            index = _blockTop++;
+        }
+        _blocks[index] = block;
+        _liveBlocks++;
+        return index;
+    }
+
+    void ReleaseBlockIndex(int index)
+    {
+        _blocks[index] = (byte*)(((nuint)_freeBlock << 1) | 1);
+        _freeBlock = index;
+        if (--_liveBlocks == 0) FreeBlockTable(); // an emptied arena (FLUSHALL, DEL of everything) keeps nothing
+    }
+
+    void GrowBlockTable()
+    {
+        bool empty = _blocks == EmptyBlockTable;
+        int capacity = empty ? 16 : _blockCapacity * 2;
+        if (capacity > MaxBlocks) throw new OutOfMemoryException($"a shard's arena is limited to {MaxBlocks} pages and large blocks");
+        byte** table = (byte**)NativeMemory.Realloc(empty ? null : _blocks, (nuint)capacity * (nuint)sizeof(nint));
+        if (empty) table[0] = null;
+        _blocks = table;
+        _blockCapacity = capacity;
+        AccountTable((long)capacity * sizeof(nint));
+    }
+
+    void FreeBlockTable()
+    {
+        NativeMemory.Free(_blocks);
+        _blocks = EmptyBlockTable;
+        _blockCapacity = _blockTop = 1;
+        _freeBlock = 0;
+        AccountTable(0);
+    }
+
+    /// <summary>The table counts in used_memory, as the shards' index tables do.</summary>
+    void AccountTable(long bytes)
+    {
+        MemoryCounters.AddKeyspace(bytes - _tableBytes);
+        _tableBytes = bytes;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -165,6 +265,7 @@ public unsafe sealed class SlabArena : IDisposable
             page->ClassIndex = cls;
             page->SlotSize = ClassSizes[cls];
             page->Bump = (byte*)page + HeaderSize;
+            page->Index = TakeBlockIndex((byte*)page);
             page->NextPage = _allPages;
             if (_allPages != null) _allPages->PrevPage = page;
             _allPages = page;
@@ -178,12 +279,13 @@ public unsafe sealed class SlabArena : IDisposable
     void* AllocLarge(nuint size)
     {
         nuint rounded = RoundedSize(size);
-        void* p = NativeMemory.Alloc(rounded);
-        _largeBytes += (long)rounded;
+        byte* block = (byte*)NativeMemory.Alloc(rounded + LargePrefix);
+        *(int*)block = TakeBlockIndex(block);
+        _largeBytes += (long)rounded + LargePrefix;
         _liveBytes += (long)rounded;
         MemoryCounters.AddKeyspace((long)rounded);
-        MemoryCounters.AddPages((long)rounded);
-        return p;
+        MemoryCounters.AddPages((long)rounded + LargePrefix);
+        return block + LargePrefix;
     }
 
     /// <summary>Frees a block; <paramref name="size"/> must be the size it was allocated with (any size
@@ -194,11 +296,13 @@ public unsafe sealed class SlabArena : IDisposable
         if (size > MaxSmallSize)
         {
             nuint rounded = RoundedSize(size);
-            NativeMemory.Free(p);
-            _largeBytes -= (long)rounded;
+            byte* block = (byte*)p - LargePrefix;
+            ReleaseBlockIndex(*(int*)block);
+            NativeMemory.Free(block);
+            _largeBytes -= (long)rounded + LargePrefix;
             _liveBytes -= (long)rounded;
             MemoryCounters.AddKeyspace(-(long)rounded);
-            MemoryCounters.AddPages(-(long)rounded);
+            MemoryCounters.AddPages(-((long)rounded + LargePrefix));
             return;
         }
         PageHeader* page = (PageHeader*)((nuint)p & ~(nuint)(PageSize - 1));
@@ -219,6 +323,7 @@ public unsafe sealed class SlabArena : IDisposable
             if (page->InPartial != 0) UnlinkPartial(page);
             if (page->PrevPage != null) page->PrevPage->NextPage = page->NextPage; else _allPages = page->NextPage;
             if (page->NextPage != null) page->NextPage->PrevPage = page->PrevPage;
+            ReleaseBlockIndex(page->Index);
             PagePool.Return(page);
             _pageBytes -= PageSize;
             MemoryCounters.AddPages(-PageSize);
@@ -249,12 +354,13 @@ public unsafe sealed class SlabArena : IDisposable
         if (oldSize > MaxSmallSize && newSize > MaxSmallSize)
         {
             nuint oldR = RoundedSize(oldSize), newR = RoundedSize(newSize);
-            void* q = NativeMemory.Realloc(p, newR);
+            byte* block = (byte*)NativeMemory.Realloc((byte*)p - LargePrefix, newR + LargePrefix);
+            _blocks[*(int*)block] = block; // same index, so the block keeps its handle
             _largeBytes += (long)newR - (long)oldR;
             _liveBytes += (long)newR - (long)oldR;
             MemoryCounters.AddKeyspace((long)newR - (long)oldR);
             MemoryCounters.AddPages((long)newR - (long)oldR);
-            return q;
+            return block + LargePrefix;
         }
         void* n = Alloc(newSize);
         Buffer.MemoryCopy(p, n, (long)newSize, (long)Math.Min(oldSize, newSize));
@@ -270,6 +376,7 @@ public unsafe sealed class SlabArena : IDisposable
         {
             PageHeader* next = page->NextPage;
             Count(-(long)page->Live * page->SlotSize);
+            ReleaseBlockIndex(page->Index);
             PagePool.Return(page);
             page = next;
         }
