@@ -23,7 +23,7 @@ public static unsafe class MemoryCommands
     public static long KeyUsage(Shard shard, Entry* e)
     {
         long bytes = (long)SlabArena.RoundedSize(Entry.AllocationSize(e->KeyLength, e->ValueLength));
-        bytes += sizeof(nint); // bucket pointer
+        bytes += sizeof(uint); // bucket slot (a handle)
         if (e->ExpireSlot >= 0) bytes += sizeof(Shard.ExpireRef);
         var size = ValueTypeHooks.Size[(int)e->Type];
         if (size != null) bytes += size(e);

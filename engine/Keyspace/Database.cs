@@ -20,12 +20,16 @@ public sealed class Database
     {
         Index = index;
         _seed = seed;
-        for (int i = 0; i < ShardCount; i++) Shards[i] = new Shard(index * ShardCount + i);
+        for (int i = 0; i < ShardCount; i++) Shards[i] = new Shard(index * ShardCount + i, seed);
     }
 
     /// <summary>The key's hash, seeded randomly per process start (no hash flooding).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong Hash(ReadOnlySpan<byte> key) => XxHash3.HashToUInt64(key, (long)_seed);
+    public ulong Hash(ReadOnlySpan<byte> key) => Hash(key, _seed);
+
+    /// <summary>The key hash function; shards use it too, to recompute the bucket hash of an entry.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Hash(ReadOnlySpan<byte> key, ulong seed) => XxHash3.HashToUInt64(key, (long)seed);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Shard ShardFor(ulong hash) => Shards[(int)(hash >> (64 - ShardBits))];

@@ -1,6 +1,9 @@
-// One shard of a database: a hash index of entry pointers with incremental rehash, an intrusive LRU
-// list, an array of the keys that carry a TTL (for O(1) sampling by the active expiry cycle), and the
-// slab arena the entries live in. Every method expects the caller to hold Lock.
+// One shard of a database: a hash index of entries with incremental rehash, an intrusive LRU list, an
+// array of the keys that carry a TTL (for O(1) sampling by the active expiry cycle), and the slab arena
+// the entries live in. Every method expects the caller to hold Lock.
+//
+// Buckets, chains and the LRU list hold 32-bit handles into the arena (see Entry.cs for why); handle 0
+// resolves to null. Callers only ever see Entry*.
 //
 // The index works like Redis's dict: two tables while rehashing, a bucket (plus up to ten empty ones)
 // moved per operation and more by the background cycle, so no request pays for a whole rehash. SCAN
@@ -56,19 +59,39 @@ public unsafe sealed class Shard
     public readonly int Ordinal;
 
     SlabArena _arena = new();
-    Entry** _t0;
-    Entry** _t1;
+    uint* _t0;
+    uint* _t1;
     uint _size0, _size1;
     long _used0, _used1;
     long _rehashIdx = -1;
 
-    Entry* _lruHead; // most recently used
-    Entry* _lruTail; // least recently used
+    uint _lruHead; // most recently used
+    uint _lruTail; // least recently used
 
     ExpireRef* _expires;
     int _expireCount, _expireCapacity;
 
-    public Shard(int ordinal) => Ordinal = ordinal;
+    /// <summary>The database's hash seed: the shard recomputes a key's hash from it (Database.Hash).</summary>
+    public readonly ulong Seed;
+
+    public Shard(int ordinal, ulong seed)
+    {
+        Ordinal = ordinal;
+        Seed = seed;
+    }
+
+    /// <summary>The bucket hash of a key: the low 32 bits of its 64-bit hash (Database.ShardFor).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint BucketHash(ReadOnlySpan<byte> key) => (uint)Database.Hash(key, Seed);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    uint HashOf(Entry* e) => BucketHash(Entry.Key(e));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    Entry* At(uint handle) => (Entry*)_arena.Resolve(handle);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static uint HandleOf(Entry* e) => SlabArena.HandleOf(e, Entry.AllocationSize(e));
 
     /// <summary>Set while a snapshot has not yet serialized all of this shard (see Persistence/Snapshot.cs).
     /// A shard is captured by segment: the keys whose hash has the same low <see cref="SegmentBits"/> bits
@@ -102,6 +125,13 @@ public unsafe sealed class Shard
         if (capture != null && (PendingSegments & (1UL << (int)(hash & 63))) != 0) capture.Capture(this, 1UL << (int)(hash & 63));
     }
 
+    /// <summary>The same for an entry: its hash is recomputed only when a snapshot is pending.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void BeforeWrite(Entry* e)
+    {
+        if (PendingCapture != null) BeforeWrite(HashOf(e));
+    }
+
     /// <summary>Deletes an entry whose TTL passed, unless the expire listener vetoes it; true if deleted.</summary>
     public bool ExpireEntry(Entry* e)
     {
@@ -131,10 +161,10 @@ public unsafe sealed class Shard
     public long Count => _used0 + _used1;
     public int ExpiresCount => _expireCount;
     public bool IsRehashing => _rehashIdx >= 0;
-    public Entry* LruTail => _lruTail;
+    public Entry* LruTail => At(_lruTail);
 
     /// <summary>Bytes of the index tables and the expires array (the arena counts itself).</summary>
-    public long OverheadBytes => ((long)_size0 + _size1) * sizeof(nint) + (long)_expireCapacity * sizeof(ExpireRef);
+    public long OverheadBytes => ((long)_size0 + _size1) * sizeof(uint) + (long)_expireCapacity * sizeof(ExpireRef);
 
     public long AllocatedBytes => _arena.AllocatedBytes + OverheadBytes;
 
@@ -159,18 +189,19 @@ public unsafe sealed class Shard
     {
         if (_rehashIdx >= 0) RehashStep();
         if (_t0 == null) return null;
-        Entry* e = _t0[hash & (_size0 - 1)];
-        while (e != null)
+        byte tag = Entry.TagOf(hash);
+        for (uint h = _t0[hash & (_size0 - 1)]; h != 0;)
         {
-            if (e->Hash == hash && e->KeyLength == key.Length && key.SequenceEqual(Entry.Key(e))) return e;
-            e = e->Next;
+            Entry* e = At(h);
+            if (e->HashTag == tag && e->KeyLength == key.Length && key.SequenceEqual(Entry.Key(e))) return e;
+            h = e->Next;
         }
         if (_rehashIdx < 0) return null;
-        e = _t1[hash & (_size1 - 1)];
-        while (e != null)
+        for (uint h = _t1[hash & (_size1 - 1)]; h != 0;)
         {
-            if (e->Hash == hash && e->KeyLength == key.Length && key.SequenceEqual(Entry.Key(e))) return e;
-            e = e->Next;
+            Entry* e = At(h);
+            if (e->HashTag == tag && e->KeyLength == key.Length && key.SequenceEqual(Entry.Key(e))) return e;
+            h = e->Next;
         }
         return null;
     }
@@ -200,35 +231,30 @@ public unsafe sealed class Shard
         ExpandIfNeeded();
         nuint size = Entry.AllocationSize(key.Length, valueLength);
         Entry* e = (Entry*)_arena.Alloc(size);
-        e->Hash = hash;
-        e->ExpireSlot = -1;
-        e->KeyLength = key.Length;
-        e->ValueLength = valueLength;
-        e->Type = type;
-        e->Encoding = 0;
+        uint handle = SlabArena.HandleOf(e, size);
+        Entry.Init(e, key, hash, type, valueLength);
         e->Lfu = LfuInitValue;
         e->LruClock = Clock.LruMs();
-        key.CopyTo(new Span<byte>(Entry.KeyOf(e), key.Length));
         if (_rehashIdx >= 0)
         {
-            Entry** b = &_t1[hash & (_size1 - 1)];
+            uint* b = &_t1[hash & (_size1 - 1)];
             e->Next = *b;
-            *b = e;
+            *b = handle;
             _used1++;
         }
         else
         {
-            Entry** b = &_t0[hash & (_size0 - 1)];
+            uint* b = &_t0[hash & (_size0 - 1)];
             e->Next = *b;
-            *b = e;
+            *b = handle;
             _used0++;
         }
-        LruLinkHead(e);
+        LruLinkHead(e, handle);
         return e;
     }
 
     /// <summary>New entries start with Redis's LFU_INIT_VAL so that they are not evicted at once.</summary>
-    public const ushort LfuInitValue = 5;
+    public const byte LfuInitValue = 5;
 
     /// <summary>
     /// Changes the inline value length of an entry, moving it if its size class changes; the first
@@ -236,22 +262,24 @@ public unsafe sealed class Shard
     /// </summary>
     public Entry* ResizeValue(Entry* e, int newValueLength)
     {
-        BeforeWrite(e->Hash);
-        nuint oldSize = Entry.AllocationSize(e->KeyLength, e->ValueLength);
+        BeforeWrite(e);
+        nuint oldSize = Entry.AllocationSize(e);
         nuint newSize = Entry.AllocationSize(e->KeyLength, newValueLength);
         if (SlabArena.RoundedSize(oldSize) == SlabArena.RoundedSize(newSize))
         {
             e->ValueLength = newValueLength;
             return e;
         }
-        // Unlink from everything that points at it, move, relink.
-        Entry** link = FindLink(e, out _);
-        Entry* prev = e->LruPrev, next = e->LruNext;
+        // Move, then relink everything that points at it (a large block keeps its handle when it moves).
+        uint old = SlabArena.HandleOf(e, oldSize);
+        uint* link = FindLink(old, HashOf(e), out _);
+        uint prev = e->LruPrev, next = e->LruNext;
         Entry* n = (Entry*)_arena.Realloc(e, oldSize, newSize);
         n->ValueLength = newValueLength;
-        *link = n;
-        if (prev != null) prev->LruNext = n; else _lruHead = n;
-        if (next != null) next->LruPrev = n; else _lruTail = n;
+        uint handle = SlabArena.HandleOf(n, newSize);
+        *link = handle;
+        if (prev != 0) At(prev)->LruNext = handle; else _lruHead = handle;
+        if (next != 0) At(next)->LruPrev = handle; else _lruTail = handle;
         if (n->ExpireSlot >= 0) _expires[n->ExpireSlot].Entry = n;
         return n;
     }
@@ -259,8 +287,9 @@ public unsafe sealed class Shard
     /// <summary>Removes an entry and frees it (and the structure behind an aggregate value).</summary>
     public void Delete(Entry* e)
     {
-        BeforeWrite(e->Hash);
-        Entry** link = FindLink(e, out bool inT1);
+        uint hash = HashOf(e);
+        BeforeWrite(hash);
+        uint* link = FindLink(HandleOf(e), hash, out bool inT1);
         *link = e->Next;
         if (inT1) _used1--; else _used0--;
         LruUnlink(e);
@@ -273,23 +302,23 @@ public unsafe sealed class Shard
     {
         var free = ValueTypeHooks.Free[(int)e->Type];
         if (free != null) free(_arena, e);
-        _arena.Free(e, Entry.AllocationSize(e->KeyLength, e->ValueLength));
+        _arena.Free(e, Entry.AllocationSize(e));
     }
 
-    /// <summary>The pointer that points at <paramref name="e"/> in its bucket chain.</summary>
-    Entry** FindLink(Entry* e, out bool inT1)
+    /// <summary>The slot that holds <paramref name="handle"/> in its bucket chain.</summary>
+    uint* FindLink(uint handle, uint hash, out bool inT1)
     {
         inT1 = false;
         if (_t0 != null)
         {
-            Entry** link = &_t0[e->Hash & (_size0 - 1)];
-            while (*link != null) { if (*link == e) return link; link = &(*link)->Next; }
+            uint* link = &_t0[hash & (_size0 - 1)];
+            while (*link != 0) { if (*link == handle) return link; link = &At(*link)->Next; }
         }
         if (_t1 != null)
         {
             inT1 = true;
-            Entry** link = &_t1[e->Hash & (_size1 - 1)];
-            while (*link != null) { if (*link == e) return link; link = &(*link)->Next; }
+            uint* link = &_t1[hash & (_size1 - 1)];
+            while (*link != 0) { if (*link == handle) return link; link = &At(*link)->Next; }
         }
         throw new InvalidOperationException("entry not in its shard's index");
     }
@@ -300,17 +329,16 @@ public unsafe sealed class Shard
         BeforeWrite();
         for (int t = 0; t < 2; t++)
         {
-            Entry** table = t == 0 ? _t0 : _t1;
+            uint* table = t == 0 ? _t0 : _t1;
             uint size = t == 0 ? _size0 : _size1;
             if (table == null) continue;
             for (uint i = 0; i < size; i++)
             {
-                Entry* e = table[i];
-                while (e != null)
+                for (uint h = table[i]; h != 0;)
                 {
-                    Entry* next = e->Next;
+                    Entry* e = At(h);
+                    h = e->Next;
                     FreeEntry(e);
-                    e = next;
                 }
             }
         }
@@ -318,7 +346,7 @@ public unsafe sealed class Shard
         if (_expires != null) NativeMemory.Free(_expires);
         _expires = null;
         _expireCount = _expireCapacity = 0;
-        _lruHead = _lruTail = null;
+        _lruHead = _lruTail = 0;
         _arena.ReleaseAllPages();
         AccountOverhead();
     }
@@ -340,15 +368,15 @@ public unsafe sealed class Shard
         BeforeWrite();
         o.BeforeWrite();
         (_arena, o._arena) = (o._arena, _arena);
-        { Entry** tmp = _t0; _t0 = o._t0; o._t0 = tmp; }
-        { Entry** tmp = _t1; _t1 = o._t1; o._t1 = tmp; }
+        { uint* tmp = _t0; _t0 = o._t0; o._t0 = tmp; }
+        { uint* tmp = _t1; _t1 = o._t1; o._t1 = tmp; }
         (_size0, o._size0) = (o._size0, _size0);
         (_size1, o._size1) = (o._size1, _size1);
         (_used0, o._used0) = (o._used0, _used0);
         (_used1, o._used1) = (o._used1, _used1);
         (_rehashIdx, o._rehashIdx) = (o._rehashIdx, _rehashIdx);
-        { Entry* tmp = _lruHead; _lruHead = o._lruHead; o._lruHead = tmp; }
-        { Entry* tmp = _lruTail; _lruTail = o._lruTail; o._lruTail = tmp; }
+        (_lruHead, o._lruHead) = (o._lruHead, _lruHead);
+        (_lruTail, o._lruTail) = (o._lruTail, _lruTail);
         { ExpireRef* tmp = _expires; _expires = o._expires; o._expires = tmp; }
         (_expireCount, o._expireCount) = (o._expireCount, _expireCount);
         (_expireCapacity, o._expireCapacity) = (o._expireCapacity, _expireCapacity);
@@ -363,7 +391,7 @@ public unsafe sealed class Shard
 
     public void SetExpire(Entry* e, long atMs)
     {
-        BeforeWrite(e->Hash);
+        BeforeWrite(e);
         if (e->ExpireSlot >= 0)
         {
             _expires[e->ExpireSlot].At = atMs;
@@ -386,7 +414,7 @@ public unsafe sealed class Shard
     public bool ClearExpire(Entry* e)
     {
         if (e->ExpireSlot < 0) return false;
-        BeforeWrite(e->Hash);
+        BeforeWrite(e);
         RemoveExpireSlot(e);
         return true;
     }
@@ -430,18 +458,18 @@ public unsafe sealed class Shard
 
     // ---------------------------------------------------------------- LRU
 
-    void LruLinkHead(Entry* e)
+    void LruLinkHead(Entry* e, uint handle)
     {
-        e->LruPrev = null;
+        e->LruPrev = 0;
         e->LruNext = _lruHead;
-        if (_lruHead != null) _lruHead->LruPrev = e; else _lruTail = e;
-        _lruHead = e;
+        if (_lruHead != 0) At(_lruHead)->LruPrev = handle; else _lruTail = handle;
+        _lruHead = handle;
     }
 
     void LruUnlink(Entry* e)
     {
-        if (e->LruPrev != null) e->LruPrev->LruNext = e->LruNext; else _lruHead = e->LruNext;
-        if (e->LruNext != null) e->LruNext->LruPrev = e->LruPrev; else _lruTail = e->LruPrev;
+        if (e->LruPrev != 0) At(e->LruPrev)->LruNext = e->LruNext; else _lruHead = e->LruNext;
+        if (e->LruNext != 0) At(e->LruNext)->LruPrev = e->LruPrev; else _lruTail = e->LruPrev;
     }
 
     /// <summary>Set while an LFU policy is active: accesses then also count in Entry.Lfu.</summary>
@@ -466,9 +494,9 @@ public unsafe sealed class Shard
         if (LfuEnabled) LfuIncrement(e, now);
         if (e->LruClock == now) return;
         e->LruClock = now;
-        if (_lruHead == e) return;
+        if (e->LruPrev == 0) return; // the head already
         LruUnlink(e);
-        LruLinkHead(e);
+        LruLinkHead(e, HandleOf(e));
     }
 
     [ThreadStatic] static Random? t_lfuRng;
@@ -482,7 +510,7 @@ public unsafe sealed class Shard
             double p = 1.0 / (baseval * LfuLogFactor + 1);
             if ((t_lfuRng ??= new Random()).NextDouble() < p) counter++;
         }
-        e->Lfu = (ushort)counter;
+        e->Lfu = (byte)counter;
     }
 
     /// <summary>The LFU counter after decay for the minutes the entry has been idle.</summary>
@@ -490,7 +518,7 @@ public unsafe sealed class Shard
 
     static int LfuValue(Entry* e, uint now)
     {
-        int counter = e->Lfu & 0xFF;
+        int counter = e->Lfu;
         uint idleMinutes = (now - e->LruClock) / 60_000;
         uint periods = idleMinutes / LfuDecayMinutes;
         return periods >= (uint)counter ? 0 : counter - (int)periods;
@@ -504,7 +532,7 @@ public unsafe sealed class Shard
         if (_t0 == null)
         {
             _size0 = InitialBuckets;
-            _t0 = (Entry**)NativeMemory.AllocZeroed((nuint)(_size0 * sizeof(nint)));
+            _t0 = (uint*)NativeMemory.AllocZeroed((nuint)(_size0 * sizeof(uint)));
             AccountOverhead();
             return;
         }
@@ -531,7 +559,7 @@ public unsafe sealed class Shard
     void StartRehash(uint newSize)
     {
         _size1 = newSize;
-        _t1 = (Entry**)NativeMemory.AllocZeroed((nuint)(newSize * sizeof(nint)));
+        _t1 = (uint*)NativeMemory.AllocZeroed((nuint)(newSize * sizeof(uint)));
         _used1 = 0;
         _rehashIdx = 0;
         AccountOverhead();
@@ -547,23 +575,23 @@ public unsafe sealed class Shard
         int emptyVisits = buckets * EmptyVisitsPerStep;
         while (buckets-- > 0 && _used0 != 0)
         {
-            while (_t0[_rehashIdx] == null)
+            while (_t0[_rehashIdx] == 0)
             {
                 _rehashIdx++;
                 if (--emptyVisits == 0) return true;
             }
-            Entry* e = _t0[_rehashIdx];
-            while (e != null)
+            for (uint h = _t0[_rehashIdx]; h != 0;)
             {
-                Entry* next = e->Next;
-                Entry** b = &_t1[e->Hash & (_size1 - 1)];
+                Entry* e = At(h);
+                uint next = e->Next;
+                uint* b = &_t1[HashOf(e) & (_size1 - 1)];
                 e->Next = *b;
-                *b = e;
+                *b = h;
                 _used0--;
                 _used1++;
-                e = next;
+                h = next;
             }
-            _t0[_rehashIdx] = null;
+            _t0[_rehashIdx] = 0;
             _rehashIdx++;
         }
         if (_used0 == 0)
@@ -604,7 +632,7 @@ public unsafe sealed class Shard
         }
         else
         {
-            Entry** small = _t0, large = _t1;
+            uint* small = _t0, large = _t1;
             ulong ms = _size0 - 1, ml = _size1 - 1;
             if (_size0 > _size1)
             {
@@ -624,13 +652,13 @@ public unsafe sealed class Shard
         return v;
     }
 
-    static void VisitBucket<TVisitor>(Entry* e, ref TVisitor visitor) where TVisitor : struct, IEntryVisitor
+    void VisitBucket<TVisitor>(uint handle, ref TVisitor visitor) where TVisitor : struct, IEntryVisitor
     {
-        while (e != null)
+        while (handle != 0)
         {
-            Entry* next = e->Next;
+            Entry* e = At(handle);
+            handle = e->Next;
             visitor.Visit(e);
-            e = next;
         }
     }
 
@@ -639,7 +667,7 @@ public unsafe sealed class Shard
     {
         for (int t = 0; t < 2; t++)
         {
-            Entry** table = t == 0 ? _t0 : _t1;
+            uint* table = t == 0 ? _t0 : _t1;
             uint size = t == 0 ? _size0 : _size1;
             if (table == null) continue;
             for (uint i = 0; i < size; i++) VisitBucket(table[i], ref visitor);
@@ -652,7 +680,7 @@ public unsafe sealed class Shard
     {
         for (int t = 0; t < 2; t++)
         {
-            Entry** table = t == 0 ? _t0 : _t1;
+            uint* table = t == 0 ? _t0 : _t1;
             uint size = t == 0 ? _size0 : _size1;
             if (table == null) continue;
             if (size >= 64)
@@ -666,11 +694,11 @@ public unsafe sealed class Shard
             else
             {
                 for (uint b = 0; b < size; b++)
-                    for (Entry* e = table[b]; e != null;)
+                    for (uint h = table[b]; h != 0;)
                     {
-                        Entry* next = e->Next;
-                        if ((segments & (1UL << (int)(e->Hash & 63))) != 0) visitor.Visit(e);
-                        e = next;
+                        Entry* e = At(h);
+                        h = e->Next;
+                        if ((segments & (1UL << (int)(HashOf(e) & 63))) != 0) visitor.Visit(e);
                     }
             }
         }
@@ -692,21 +720,21 @@ public unsafe sealed class Shard
         if (Count == 0) return null;
         for (int attempt = 0; attempt < 1_000_000; attempt++)
         {
-            Entry* e;
+            uint h;
             if (_rehashIdx >= 0)
             {
                 long total = _size0 + (long)_size1;
                 long i = _rehashIdx + rng.NextInt64(total - _rehashIdx);
-                e = i >= _size0 ? _t1[i - _size0] : _t0[i];
+                h = i >= _size0 ? _t1[i - _size0] : _t0[i];
             }
-            else e = _t0[rng.Next((int)Math.Min(_size0, int.MaxValue))];
-            if (e == null) continue;
+            else h = _t0[rng.Next((int)Math.Min(_size0, int.MaxValue))];
+            if (h == 0) continue;
             int len = 0;
-            for (Entry* x = e; x != null; x = x->Next) len++;
+            for (uint x = h; x != 0; x = At(x)->Next) len++;
             int pick = rng.Next(len);
-            while (pick-- > 0) e = e->Next;
-            return e;
+            while (pick-- > 0) h = At(h)->Next;
+            return At(h);
         }
-        return _lruTail;
+        return At(_lruTail);
     }
 }

@@ -188,7 +188,7 @@ public static unsafe class RdbLoader
     /// <summary>IDLE / FREQ opcodes (and RESTORE's IDLETIME / FREQ): the entry's recency or frequency.</summary>
     internal static void ApplyLruLfu(Entry* e, long lruIdle, int lfuFreq)
     {
-        if (lfuFreq >= 0) e->Lfu = (ushort)lfuFreq;
+        if (lfuFreq >= 0) e->Lfu = (byte)lfuFreq;
         if (lruIdle >= 0) e->LruClock = Clock.LruMs() - (uint)Math.Min(lruIdle * 1000, uint.MaxValue / 2);
     }
 

@@ -714,7 +714,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
             nuint size = Entry.AllocationSize(e->KeyLength, e->ValueLength);
             Entry* copy = (Entry*)shard.Arena.Alloc(size);
             Buffer.MemoryCopy(e, copy, (long)size, (long)size);
-            copy->Next = copy->LruPrev = copy->LruNext = null;
+            copy->Next = copy->LruPrev = copy->LruNext = 0;
             copy->ExpireSlot = -1;
             if (e->Type != ValueType.String)
             {
@@ -778,7 +778,7 @@ public sealed unsafe class ScriptTransaction : IDisposable
         // An empty shard needs no copy (later writes to it are covered by key snapshots) unless its
         // arena holds snapshot copies taken earlier in this script: the flush would free them.
         if (shard.Count == 0 && shard.Arena.AllocatedBytes == 0) return;
-        var spare = new Shard(shard.Ordinal);
+        var spare = new Shard(shard.Ordinal, shard.Seed);
         shard.SwapContents(spare);
         ref var r = ref NewRecord(UndoKind.FlushedShard, db);
         r.ShardIndex = index;

@@ -71,7 +71,7 @@ public unsafe class HashIndex
     [GlobalSetup]
     public void Setup()
     {
-        _shard = new Shard(0);
+        _shard = _db.Shards[0]; // every key, whatever its shard bits: one shard measured
         _present = new KeySet("key:", Keys, _db);
         _absent = new KeySet("nok:", Keys, _db, seed: 2);
         _fresh = new KeySet("new:", Fresh, _db, seed: 3);
@@ -193,7 +193,7 @@ public unsafe class Lru
     [GlobalSetup]
     public void Setup()
     {
-        _shard = new Shard(0);
+        _shard = _db.Shards[0]; // every key, whatever its shard bits: one shard measured
         _keys = new KeySet("key:", Keys, _db);
         _entries = (Entry**)NativeMemory.Alloc((nuint)(Keys * sizeof(Entry*)));
         for (int i = 0; i < Keys; i++)

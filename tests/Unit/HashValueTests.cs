@@ -20,7 +20,7 @@ public sealed unsafe class HashValueTests
 
     private static Entry* NewHash(Shard shard, string key)
     {
-        Entry* e = shard.Insert(B(key), (uint)key.GetHashCode(), ValueType.Hash, sizeof(nint));
+        Entry* e = shard.Insert(B(key), shard.BucketHash(B(key)), ValueType.Hash, sizeof(nint));
         HashValue.InitEmpty(shard.Arena, e);
         return e;
     }
@@ -44,7 +44,7 @@ public sealed unsafe class HashValueTests
     [Test]
     public void Listpack_ConvertsAfterMaxEntries_AndStaysConverted()
     {
-        var shard = new Shard(0);
+        var shard = new Shard(0, seed: 0);
         Entry* e = NewHash(shard, "h");
         for (int i = 0; i < 128; i++) HashValue.Set(shard.Arena, e, B("f" + i), B("v" + i), 128, 64);
         Assert.That(e->Encoding, Is.EqualTo(HashEncoding.Listpack));
@@ -65,7 +65,7 @@ public sealed unsafe class HashValueTests
     [TestCase(false)]
     public void LongFieldOrValue_Converts(bool longField)
     {
-        var shard = new Shard(0);
+        var shard = new Shard(0, seed: 0);
         Entry* e = NewHash(shard, "h");
         HashValue.Set(shard.Arena, e, B("a"), B("1"), 128, 64);
         string exactly64 = new('q', 64);
@@ -83,7 +83,7 @@ public sealed unsafe class HashValueTests
     [TestCase(0, 0)]
     public void RandomOperations_MatchADictionary(int maxEntries, int maxValue)
     {
-        var shard = new Shard(0);
+        var shard = new Shard(0, seed: 0);
         Entry* e = NewHash(shard, "h");
         var model = new Dictionary<string, string>();
         var rng = new Random(maxEntries * 31 + maxValue);
@@ -121,7 +121,7 @@ public sealed unsafe class HashValueTests
     [Test]
     public void HundredThousandFields_GrowRehashShrink()
     {
-        var shard = new Shard(0);
+        var shard = new Shard(0, seed: 0);
         Entry* e = NewHash(shard, "big");
         const int N = 100_000;
         for (int i = 0; i < N; i++) HashValue.Set(shard.Arena, e, B("field:" + i), B("value:" + i), 512, 64);
@@ -149,7 +149,7 @@ public sealed unsafe class HashValueTests
     [Test]
     public void Scan_VisitsEveryFieldPresentThroughout_AcrossResizes()
     {
-        var shard = new Shard(0);
+        var shard = new Shard(0, seed: 0);
         Entry* e = NewHash(shard, "h");
         for (int i = 0; i < 1000; i++) HashValue.Set(shard.Arena, e, B("keep" + i), B("v"), 16, 64);
         var visitor = new Collect { Seen = new HashSet<string>() };
@@ -171,11 +171,11 @@ public sealed unsafe class HashValueTests
     [TestCase(512)]
     public void Clone_KeepsEncodingAndContent(int maxEntries)
     {
-        var a = new Shard(0);
-        var b = new Shard(1);
+        var a = new Shard(0, seed: 0);
+        var b = new Shard(1, seed: 0);
         Entry* e = NewHash(a, "h");
         for (int i = 0; i < 100; i++) HashValue.Set(a.Arena, e, B("f" + i), B("v" + i), maxEntries, 64);
-        Entry* copy = b.Insert(B("h2"), 7, ValueType.Hash, sizeof(nint));
+        Entry* copy = b.Insert(B("h2"), b.BucketHash(B("h2")), ValueType.Hash, sizeof(nint));
         copy->Encoding = e->Encoding;
         Entry.Object(copy) = ValueTypeHooks.Clone[(int)ValueType.Hash](b.Arena, e);
         Assert.That(Contents(copy), Is.EquivalentTo(Contents(e)));
@@ -190,7 +190,7 @@ public sealed unsafe class HashValueTests
     [Test]
     public void RandomPick_ReturnsExistingFields()
     {
-        var shard = new Shard(0);
+        var shard = new Shard(0, seed: 0);
         Entry* e = NewHash(shard, "h");
         for (int i = 0; i < 300; i++) HashValue.Set(shard.Arena, e, B("f" + i), B("v" + i), 8, 64);
         var seen = new HashSet<string>();

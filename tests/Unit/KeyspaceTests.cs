@@ -1,6 +1,6 @@
 // Keyspace unit tests: the shard index through growth, incremental rehash and shrink; SCAN's guarantee
 // across resizes; TTL bookkeeping; the slab arena's accounting and page return; 32-bit handles across
-// page recycling and large blocks.
+// page recycling and large blocks; the packed entry header (its size, long keys, the LRU list by handle).
 using System.Text;
 using NativeKv.Engine;
 using NativeKv.Engine.Keyspace;
@@ -190,6 +190,101 @@ public unsafe class KeyspaceTests
         foreach (var (p, (_, size)) in live) arena.Free((void*)p, (nuint)size);
         Assert.That(arena.LiveBytes, Is.EqualTo(0));
         Assert.That(arena.AllocatedBytes, Is.LessThanOrEqualTo(SlabArena.PageSize * SlabArena.ClassCount), "one warm page per class at most; the block table goes with the last block");
+    }
+
+    [Test]
+    public void SmallKeyFitsInA56ByteSlot()
+    {
+        // Issue 4: an 11-byte key with a 16-byte value (perf/memory.sh) costs 56 + a 4-byte bucket slot.
+        Assert.That(sizeof(Entry), Is.EqualTo(29));
+        Assert.That(SlabArena.RoundedSize(Entry.AllocationSize(11, 16)), Is.EqualTo((nuint)56));
+        var db = new Database(0, 3);
+        var s = db.Shards[0];
+        for (int i = 0; i < 10_000; i++) Put(s, db, Encoding.ASCII.GetBytes($"key:{i:D7}"), new string('x', 16));
+        Assert.That(s.Arena.LiveBytes, Is.EqualTo(56L * s.Count));
+        while (s.Rehash(1000)) { } // the background cycle's job: one table again
+        // Power-of-two tables that double when full: between 4 and 8 bytes of buckets per key.
+        Assert.That((double)s.OverheadBytes / s.Count, Is.InRange(4, 8));
+        s.Clear();
+    }
+
+    [TestCase(65_534)]
+    [TestCase(65_535)]
+    [TestCase(200_000)]
+    public void LongKeysKeepTheirLengthAndValue(int length)
+    {
+        var db = new Database(0, 11);
+        var s = db.Shards[0];
+        var key = new byte[length];
+        new Random(length).NextBytes(key);
+        var twin = (byte[])key.Clone();
+        twin[^1] ^= 1; // same length, same prefix: must not be confused
+        Entry* e = Put(s, db, key, "value");
+        Put(s, db, twin, "twin");
+        for (int i = 0; i < 100; i++) Put(s, db, K(i), "v"); // rehashes move the long keys too
+        e = s.Find(key, (uint)db.Hash(key));
+        Assert.That(e != null);
+        Assert.That(e->KeyLength, Is.EqualTo(length));
+        Assert.That(Entry.Key(e).SequenceEqual(key));
+        Assert.That(Encoding.ASCII.GetString(Entry.Value(e)), Is.EqualTo("value"));
+        e = s.ResizeValue(e, 100_000);
+        Assert.That(Entry.Key(e).SequenceEqual(key));
+        Assert.That(Encoding.ASCII.GetString(Entry.Value(e)[..5]), Is.EqualTo("value"));
+        s.Delete(e);
+        Assert.That(s.Find(key, (uint)db.Hash(key)) == null);
+        Entry* t = s.Find(twin, (uint)db.Hash(twin));
+        Assert.That(Encoding.ASCII.GetString(Entry.Value(t)), Is.EqualTo("twin"));
+        s.Clear();
+    }
+
+    [Test]
+    public void TypeAndEncodingShareAByte()
+    {
+        var db = new Database(0, 13);
+        var s = db.Shards[0];
+        Entry* e = s.Insert("k"u8, (uint)db.Hash("k"u8), ValueType.ZSet, sizeof(nint));
+        Assert.That(e->Type, Is.EqualTo(ValueType.ZSet));
+        Assert.That(e->Encoding, Is.EqualTo(0));
+        e->Encoding = 31;
+        Assert.That(e->Type, Is.EqualTo(ValueType.ZSet));
+        Assert.That(e->Encoding, Is.EqualTo(31));
+        e->Type = ValueType.String;
+        Assert.That(e->Encoding, Is.EqualTo(31));
+        e->Encoding = 2;
+        Assert.That(e->Type, Is.EqualTo(ValueType.String));
+        Assert.That(e->Encoding, Is.EqualTo(2));
+        s.Clear();
+    }
+
+    [Test]
+    public void LruTailFollowsTouchesThroughMovesAndDeletes()
+    {
+        var db = new Database(0, 17);
+        var s = db.Shards[0];
+        for (int i = 0; i < 2_000; i++) Put(s, db, K(i), "v");
+        Entry* Find(int i) => s.Find(K(i), (uint)db.Hash(K(i)));
+        Assert.That(Encoding.ASCII.GetString(Entry.Key(s.LruTail)), Is.EqualTo("key:0"));
+        // Touch stamps the clock; an entry stamped in the same millisecond is not moved, so age them.
+        for (int i = 0; i < 1_000; i++)
+        {
+            Entry* e = Find(i);
+            e->LruClock--;
+            s.Touch(e);
+        }
+        Assert.That(Encoding.ASCII.GetString(Entry.Key(s.LruTail)), Is.EqualTo("key:1000"));
+        s.ResizeValue(Find(1000), 5_000); // moves to another size class (and a new handle)
+        Assert.That(Encoding.ASCII.GetString(Entry.Key(s.LruTail)), Is.EqualTo("key:1000"));
+        s.Delete(Find(1000));
+        Assert.That(Encoding.ASCII.GetString(Entry.Key(s.LruTail)), Is.EqualTo("key:1001"));
+        // Deleting from the tail, as eviction does: the untouched keys first, then the touched ones in order.
+        var order = new List<string>();
+        while (s.Count > 0)
+        {
+            Entry* tail = s.LruTail;
+            order.Add(Encoding.ASCII.GetString(Entry.Key(tail)));
+            s.Delete(tail);
+        }
+        Assert.That(order, Is.EqualTo(Enumerable.Range(1001, 999).Concat(Enumerable.Range(0, 1000)).Select(i => "key:" + i)));
     }
 
     [Test]
