@@ -10,9 +10,9 @@
 //
 // Durability (appendfsync always): a batch that logged writes keeps its replies until the AOF is fsynced
 // up to the batch's last log entry. The connection registers with the AOF writer and returns; no thread
-// blocks. After the fsync that covers it, the writer thread hands the released connections to the thread
-// pool in one or two batches, which send the replies and receive again (group commit: one fsync releases
-// every waiting client, one thread hop resumes many). Under everysec/no the batch's log entries are written
+// blocks. After the fsync that covers it, the writer thread itself sends the released replies and arms
+// the next receives (group commit: one fsync releases every waiting client, with no thread hop); input
+// that is already there then runs on the thread pool, never on the writer. Under everysec/no the batch's log entries are written
 // to the file (not fsynced) before its replies are sent, so a process crash loses no acknowledged write.
 //
 // Out-of-band output (pub/sub messages, MONITOR lines; engine/PubSub): other threads append to a queue in
@@ -136,7 +136,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     {
         public void OnDurable()
         {
-            if (owner.SendBatch()) owner.ReceiveLoop();
+            if (owner.SendBatch()) owner.ReceiveLoop(handOffInput: true);
         }
     }
 
@@ -176,7 +176,10 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         ReceiveLoop();
     }
 
-    void ReceiveLoop()
+    /// <summary>Receives until a receive is pending. With <paramref name="handOffInput"/> (the AOF writer
+    /// thread sending our replies) bytes that are already there are processed on the thread pool, not
+    /// on that thread.</summary>
+    void ReceiveLoop(bool handOffInput = false)
     {
         while (true)
         {
@@ -193,6 +196,11 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
                 return;
             }
             if (pending) return;
+            if (handOffInput)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(_offload, preferLocal: false);
+                return;
+            }
             if (!OnReceived()) return;
         }
     }

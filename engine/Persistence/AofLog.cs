@@ -13,7 +13,8 @@
 //   write at the file's offset and, per policy, one fdatasync: `always` syncs every round, so one fsync
 //   covers every command queued while the previous one ran (group commit); `everysec` syncs once a
 //   second; `no` never. Under `always` the durable LSN then advances and the connections waiting for it
-//   (IDurableWaiter) are resumed: a reply leaves only after the fsync that covers its write.
+//   (IDurableWaiter) are resumed by the writer itself, which sends their replies: a reply leaves only
+//   after the fsync that covers its write.
 // - Under `everysec`/`no` a connection writes what is queued (WriteThrough, no fsync) before it sends the
 //   replies of a batch that logged writes, as Redis writes its AOF buffer before replying: a process
 //   crash then loses nothing acknowledged; the writer thread fsyncs once a second and writes the rest.
@@ -30,8 +31,8 @@ namespace NativeKv.Engine.Persistence;
 /// <summary>Someone waiting for the log to be durable up to an LSN (a connection holding its replies).</summary>
 public interface IDurableWaiter
 {
-    /// <summary>Called once the waited-for LSN is on disk, on a thread-pool thread that resumes a batch of
-    /// waiters one after another (sending replies is short; one hop serves many clients).</summary>
+    /// <summary>Called once the waited-for LSN is on disk, on the writer thread itself. It must only send:
+    /// never run commands there (a command could wait for log space that only this thread frees).</summary>
     void OnDurable();
 }
 
@@ -54,20 +55,6 @@ public unsafe sealed class AofLog : IDisposable
     /// (a wakeup per write costs more than the write); a buffer past LazyWakeBytes wakes it at once.</summary>
     const int LazyPeriodMs = 2;
     const int LazyWakeBytes = 1 << 20;
-
-    /// <summary>Under `always`, the writer waits this long (at most half the last fsync's duration) for
-    /// more commands to join a round before it writes and fsyncs. Measured on this 2-core machine with
-    /// 50 clients, unpipelined (fsync ~160 us): 0 us gave 16-18 us of server CPU per request and 36-42k
-    /// req/s, 50 us 12 us and 46-49k, 100 us 11 us and 46-60k (redis-server: 8 us, 44-51k).</summary>
-    static readonly long GatherTicks = 100 * Stopwatch.Frequency / 1_000_000;
-
-    /// <summary>The window closes early once no command has arrived for this long.</summary>
-    static readonly long GatherQuietTicks = 20 * Stopwatch.Frequency / 1_000_000;
-
-    /// <summary>A round this large is written at once, without waiting for more.</summary>
-    const int GatherMaxBytes = 64 * 1024;
-
-    long _lastFsyncDuration = Stopwatch.Frequency / 1000;
 
     /// <summary>Redis's CONFIG_BGSAVE_RETRY_DELAY-like pause before retrying a failed write.</summary>
     const int RetryDelayMs = 1000;
@@ -346,62 +333,17 @@ public unsafe sealed class AofLog : IDisposable
             for (int i = keep; i < _waiterCount; i++) _waiters[i] = null!;
             _waiterCount = keep;
         }
-        if (ready == 0) return;
-        // Resumed off the writer thread (it must get back to the next fsync), in at most two batches
-        // (one per core here) rather than one thread-pool hop per client.
-        int parts = ready >= ParallelResumeThreshold ? 2 : 1;
-        int at = 0;
-        for (int p = 0; p < parts; p++)
+        // The writer sends the released replies itself, then goes back to the next round: no thread-pool
+        // hop per fsync (measured on this 2-core machine, 50 clients, always: 63-68k -> 72-83k req/s
+        // unpipelined, 790-805k -> 899-917k at -P 16; perf/RESULTS.md). Whatever those clients sent
+        // meanwhile is queued and makes the next round (group commit without a gathering window).
+        for (int i = 0; i < ready; i++)
         {
-            int n = (ready - at) / (parts - p);
-            var batch = ResumeBatch.Rent(this);
-            batch.Fill(_ready, at, n);
-            at += n;
-            ThreadPool.UnsafeQueueUserWorkItem(batch, preferLocal: false);
-        }
-        Array.Clear(_ready, 0, ready);
-    }
-
-    /// <summary>From this many released clients on, two pool threads resume them.</summary>
-    const int ParallelResumeThreshold = 16;
-
-    /// <summary>A batch of waiters to resume on one pool thread; pooled (no allocation per fsync).</summary>
-    sealed class ResumeBatch : IThreadPoolWorkItem
-    {
-        IDurableWaiter[] _items = new IDurableWaiter[64];
-        int _count;
-        AofLog _owner = null!;
-
-        public static ResumeBatch Rent(AofLog owner)
-        {
-            ResumeBatch? b;
-            lock (owner._batchPool) b = owner._batchPool.Count > 0 ? owner._batchPool.Pop() : null;
-            b ??= new ResumeBatch();
-            b._owner = owner;
-            return b;
-        }
-
-        public void Fill(IDurableWaiter[] from, int start, int n)
-        {
-            if (_items.Length < n) _items = new IDurableWaiter[Math.Max(n, _items.Length * 2)];
-            Array.Copy(from, start, _items, 0, n);
-            _count = n;
-        }
-
-        public void Execute()
-        {
-            for (int i = 0; i < _count; i++)
-            {
-                var w = _items[i];
-                _items[i] = null!;
-                w.OnDurable();
-            }
-            _count = 0;
-            lock (_owner._batchPool) _owner._batchPool.Push(this);
+            var w = _ready[i];
+            _ready[i] = null!;
+            w.OnDurable();
         }
     }
-
-    readonly Stack<ResumeBatch> _batchPool = new();
 
     // ---------------------------------------------------------------- the writer thread
 
@@ -428,29 +370,6 @@ public unsafe sealed class AofLog : IDisposable
                     _writerWaiting = false;
                 }
                 if (_closing && (_abandon || (_len == 0 && _rotateTo == null && !_unsynced && _syncRequest <= _durable))) break;
-                if (Policy == FsyncPolicy.Always && !_closing && _len > 0 && _len < GatherMaxBytes && _rotateTo == null && _flushWaiters == 0 && GatherTicks > 0)
-                {
-                    // Group commit window: let the commands of other clients that are being executed
-                    // right now join this fsync (an fsync costs tens of microseconds of CPU; more
-                    // commands per fsync is less CPU per command).
-                    long now = Stopwatch.GetTimestamp();
-                    long until = now + Math.Min(GatherTicks, _lastFsyncDuration / 2);
-                    long quietUntil = now + GatherQuietTicks;
-                    int seen = _len;
-                    Monitor.Exit(_sync);
-                    while ((now = Stopwatch.GetTimestamp()) < until && now < quietUntil)
-                    {
-                        int cur = Volatile.Read(ref _len);
-                        if (cur >= GatherMaxBytes) break;
-                        if (cur != seen)
-                        {
-                            seen = cur;
-                            quietUntil = now + GatherQuietTicks; // still arriving: keep gathering
-                        }
-                        Thread.Yield();
-                    }
-                    Monitor.Enter(_sync);
-                }
                 if (Policy != FsyncPolicy.Always && !_closing && _len > 0 && _len < LazyWakeBytes && _rotateTo == null && _flushWaiters == 0)
                 {
                     // Let more commands gather: one write per period, not one per command.
@@ -534,9 +453,7 @@ public unsafe sealed class AofLog : IDisposable
                 if (mayFsync && (policy == FsyncPolicy.Always || syncRequested || (policy == FsyncPolicy.EverySec && SecondsSinceFsync() >= 1)))
                 {
                     _stage = "fsync";
-                    long fsyncStart = Stopwatch.GetTimestamp();
                     if (_unsynced) FileSync.DataSync(_file);
-                    _lastFsyncDuration = Stopwatch.GetTimestamp() - fsyncStart;
                     _unsynced = false;
                     _lastFsyncTicks = Stopwatch.GetTimestamp();
                     Volatile.Write(ref _durable, lsn);
