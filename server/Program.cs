@@ -49,6 +49,10 @@ Log.Notice($"NativeKv version={ServerState.Version}, redis-compat={ServerState.R
 Log.Notice(string.IsNullOrEmpty(config.ConfigFile)
     ? "Warning: no config file specified, using the default config. In order to specify a config file use nativekv /path/to/nativekv.conf"
     : "Configuration loaded");
+// io-threads: how many epoll threads the runtime's socket engine starts (read when the first socket
+// registers, below); an explicit DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT in the environment wins.
+if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT") == null)
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT", config.IoThreads.ToString(System.Globalization.CultureInfo.InvariantCulture));
 if (!FileLimits.Adjust(config)) return 1;
 if (ThreadPolicy.Apply(config.SchedPolicy) is { } schedError)
 {

@@ -61,7 +61,9 @@ public sealed class ServerConfig
     public long LuaMemoryLimit = 128L * 1024 * 1024;
     public bool ProtectedMode = true;
     public bool Daemonize;
-    public int IoThreads = 1;
+    /// <summary>Threads that wait for socket events and run the commands they bring (the runtime's epoll
+    /// threads, see server/Program.cs). Redis's io-threads option; the default here is one per core.</summary>
+    public int IoThreads = Environment.ProcessorCount;
 
     /// <summary>NativeKv's own: the Linux scheduling policy of the server's threads (server/ThreadPolicy.cs).</summary>
     public string SchedPolicy = "normal";

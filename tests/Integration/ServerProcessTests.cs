@@ -138,6 +138,23 @@ public sealed class ServerProcessTests
     }
 
     [Test]
+    [Platform("Linux")]
+    public void IoThreads_SetsHowManyEpollThreadsTheServerRuns()
+    {
+        int Threads(int ioThreads)
+        {
+            using var server = ServerProcess.Start(new ServerOptions { ExtraArgs = ["--io-threads", S(ioThreads)] });
+            using var client = server.Connect();
+            client.Call("PING");
+            Assert.That(ConfigGet(client, "io-threads")["io-threads"], Is.EqualTo(S(ioThreads)));
+            return Directory.GetDirectories($"/proc/{server.Pid}/task").Length;
+        }
+        int one = Threads(1), five = Threads(5);
+        // Four more epoll threads; the rest of the process (pool, signal, AOF...) is the same in both.
+        Assert.That(five - one, Is.InRange(3, 5), $"threads with io-threads 1: {one}, with 5: {five}");
+    }
+
+    [Test]
     public void SchedPolicy_UnknownValue_FailsStartup()
     {
         var (exitCode, output) = ServerProcess.RunToExit(
