@@ -54,6 +54,9 @@ public unsafe sealed class AofLog : IDisposable
     /// <summary>Under everysec/no the writer drains on this period instead of being woken per command
     /// (a wakeup per write costs more than the write); a buffer past LazyWakeBytes wakes it at once.</summary>
     const int LazyPeriodMs = 2;
+
+    /// <summary>An idle writer looks for work this often even unwoken (everysec's fsync, leftovers).</summary>
+    const int IdleRoundMs = 100;
     const int LazyWakeBytes = 1 << 20;
 
     /// <summary>Redis's CONFIG_BGSAVE_RETRY_DELAY-like pause before retrying a failed write.</summary>
@@ -189,9 +192,11 @@ public unsafe sealed class AofLog : IDisposable
     {
         long lsn = _appended + (_len - _lenAtReserve);
         Volatile.Write(ref _appended, lsn);
-        // Wake an idle writer on the first bytes of a round (everysec/no then let a round gather for
-        // LazyPeriodMs), at once on every append under always, and when a lot is queued.
-        if (_writerWaiting && (Policy == FsyncPolicy.Always || _lenAtReserve == 0 || _len >= LazyWakeBytes)) Monitor.Pulse(_sync);
+        // Wake an idle writer on every append under always, and when a lot is queued. Under everysec/no
+        // the connections write their own entries before replying (WriteThrough), so the writer only
+        // drains what no reply waits for (expiry DELs...) on its 100 ms round: waking it per round cost
+        // a futex wake and a context switch per request (perf/RESULTS.md).
+        if (_writerWaiting && (Policy == FsyncPolicy.Always || _len >= LazyWakeBytes)) Monitor.Pulse(_sync);
         return lsn;
     }
 
@@ -365,8 +370,7 @@ public unsafe sealed class AofLog : IDisposable
                     if (_syncRequest > _durable && _written >= _syncRequest) break;
                     if (Policy == FsyncPolicy.EverySec && _unsynced && SecondsSinceFsync() >= 1) break;
                     _writerWaiting = true;
-                    int timeout = Policy == FsyncPolicy.Always ? 100 : Policy == FsyncPolicy.EverySec && _unsynced ? 100 : 1000;
-                    Monitor.Wait(_sync, timeout);
+                    Monitor.Wait(_sync, IdleRoundMs);
                     _writerWaiting = false;
                 }
                 if (_closing && (_abandon || (_len == 0 && _rotateTo == null && !_unsynced && _syncRequest <= _durable))) break;

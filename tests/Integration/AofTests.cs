@@ -303,6 +303,28 @@ public sealed class AofTests
     }
 
     [Test]
+    public void EverySec_DeletesNoReplyWaitsFor_ReachTheFileWithinARound()
+    {
+        // Under everysec/no a connection writes its own entries before replying; the DEL that the active
+        // expiry cycle logs has no reply to wait for, and nothing wakes the writer for it: its periodic
+        // round must write it (so a kill -9 a moment later does not bring the key back from the log).
+        using var dir = new DataDir();
+        using var server = dir.Start("--appendonly", "yes", "--appendfsync", "everysec", "--hz", "100");
+        using var c = server.Connect();
+        c.Ok("SET", "gone", "v", "PX", "50");
+        c.Ok("SET", "kept", "v");
+        string Incr() => string.Concat(Directory.GetFiles(dir.AofDir, "*.incr.aof").Select(File.ReadAllText));
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (!Incr().Contains("$3\r\nDEL\r\n$4\r\ngone", StringComparison.Ordinal) && sw.ElapsedMilliseconds < 5000) Thread.Sleep(20);
+        Assert.That(Incr(), Does.Contain("$3\r\nDEL\r\n$4\r\ngone"), "the expiry's DEL is in the incremental file");
+        Assert.That(sw.ElapsedMilliseconds, Is.LessThan(2000), "written by the writer's periodic round, not at shutdown");
+        server.Kill9();
+        using var again = dir.Start("--appendonly", "yes");
+        using var c2 = again.Connect();
+        RespAssert.IsInteger(c2.Call("EXISTS", "gone", "kept"), 1);
+    }
+
+    [Test]
     public void ConcurrentWritersOnSameKeys_RestartGivesTheSameValues()
     {
         // The log order must be the order conflicting commands ran in (shard locks held until logged),
