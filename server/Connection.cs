@@ -411,65 +411,75 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         long timestamp = 0;
         long errorsBefore = _out.ErrorCount;
         long maxBulk = _server.Config.ProtoMaxBulkLen;
-        while (pos < _inLen)
+        Dispatcher.BeginBatch();
+        try
         {
-            byte* start = _in.Pointer + pos;
-            var st = _parser.Parse(start, _inLen - pos, _args, maxBulk, !_client.Authenticated, out int consumed);
-            if (st == ParseStatus.Incomplete) break;
-            if (st == ParseStatus.Error)
+            while (pos < _inLen)
             {
-                _out.WriteError(_parser.Error!);
-                _closeAfterSend = true;
-                pos = _inLen;
-                _parser.Reset();
-                break;
-            }
-            pos += consumed;
-            if (_args.Count == 0) continue;
-            var ctx = new CommandContext(_server, _client, _out, _args, batchNow, timestamp);
-            if (*start == (byte)'*')
-            {
-                // The command's own RESP bytes, for the AOF (a multibulk is contiguous from its '*').
-                ctx.Raw = start;
-                ctx.RawLength = consumed;
-            }
-            Dispatcher.Execute(ref ctx);
-            timestamp = ctx.Timestamp;
-            if (_client.ContinueOnThreadPool)
-            {
-                // The command wants a thread-pool thread (a script): run it again from there.
-                _resumeAt = pos - consumed;
-                suspended = true;
-                break;
-            }
-            commands++;
-            if (_client.CloseAfterReply)
-            {
-                _closeAfterSend = true;
-                pos = _inLen;
-                break;
-            }
-            if (_client.SuspendPending)
-            {
-                // Where to continue is recorded before parking: the completer may resume at once. A
-                // postponed command (CLIENT PAUSE) runs again: continue at its start.
-                if (_client.RetryOnResume)
+                byte* start = _in.Pointer + pos;
+                var st = _parser.Parse(start, _inLen - pos, _args, maxBulk, !_client.Authenticated, out int consumed);
+                if (st == ParseStatus.Incomplete) break;
+                if (st == ParseStatus.Error)
                 {
-                    _client.RetryOnResume = false;
-                    pos -= consumed;
-                    commands--;
+                    _out.WriteError(_parser.Error!);
+                    _closeAfterSend = true;
+                    pos = _inLen;
+                    _parser.Reset();
+                    break;
                 }
-                _resumeAt = pos;
-                lock (_sideLock) _parked = true;
-                if (_client.TryPark())
+                pos += consumed;
+                if (_args.Count == 0) continue;
+                var ctx = new CommandContext(_server, _client, _out, _args, batchNow, timestamp);
+                if (*start == (byte)'*')
                 {
+                    // The command's own RESP bytes, for the AOF (a multibulk is contiguous from its '*').
+                    ctx.Raw = start;
+                    ctx.RawLength = consumed;
+                }
+                Dispatcher.Execute(ref ctx);
+                timestamp = ctx.Timestamp;
+                if (_client.ContinueOnThreadPool)
+                {
+                    Dispatcher.EndBatch();
+                    // The command wants a thread-pool thread (a script): run it again from there.
+                    _resumeAt = pos - consumed;
                     suspended = true;
                     break;
                 }
-                // The completer finished before we parked: go on, with anything a watch set aside.
-                TakeSideBytes();
-                DropSuspendedReply();
+                commands++;
+                if (_client.CloseAfterReply)
+                {
+                    _closeAfterSend = true;
+                    pos = _inLen;
+                    break;
+                }
+                if (_client.SuspendPending)
+                {
+                    // Where to continue is recorded before parking: the completer may resume at once. A
+                    // postponed command (CLIENT PAUSE) runs again: continue at its start.
+                    if (_client.RetryOnResume)
+                    {
+                        _client.RetryOnResume = false;
+                        pos -= consumed;
+                        commands--;
+                    }
+                    _resumeAt = pos;
+                    Dispatcher.EndBatch(); // nothing held while parked
+                    lock (_sideLock) _parked = true;
+                    if (_client.TryPark())
+                    {
+                        suspended = true;
+                        break;
+                    }
+                    // The completer finished before we parked: go on, with anything a watch set aside.
+                    TakeSideBytes();
+                    DropSuspendedReply();
+                }
             }
+        }
+        finally
+        {
+            Dispatcher.EndBatch();
         }
         if (pos > 0 && !suspended)
         {

@@ -77,9 +77,16 @@ public unsafe sealed class CommandDef
 
     public long[] NewHistogram() => Histogram ??= new long[LatencyHistogram.Buckets];
 
+    /// <summary>A data command on exactly one key whose handler locks only that key's shard: a batch may
+    /// keep that shard's lock across consecutive such commands (Dispatcher's batch lock).</summary>
+    public readonly bool BatchLockable;
+
     public CommandDef(string name, int arity, CommandFlags flags, int firstKey, int lastKey, int keyStep,
         delegate*<ref CommandContext, void> handler, string group, string summary, string since = "1.0.0", int numKeysIndex = 0)
     {
+        BatchLockable = firstKey > 0 && lastKey == firstKey && numKeysIndex == 0
+            && (flags & (CommandFlags.Blocking | CommandFlags.NoScript | CommandFlags.Admin | CommandFlags.PubSub)) == 0
+            && group is "string" or "list" or "hash" or "set" or "sortedset";
         NumKeysIndex = numKeysIndex;
         Name = name;
         NameBytes = System.Text.Encoding.ASCII.GetBytes(name);

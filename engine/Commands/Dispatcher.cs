@@ -110,6 +110,7 @@ public static unsafe class Dispatcher
         // Not while loading either: the log must replay whole (Redis does not evict while loading).
         // Nor inside EXEC: it holds shard locks too, and checked memory for its commands as a whole.
         if (server.MaxMemory > 0 && !c.Client.InScript && !c.Client.InExec && !server.Store.Loading && Memory.MemoryCounters.Used > server.MaxMemory
+            && ReleaseBatchLockForEviction()
             && !Keyspace.Evictor.FreeMemoryIfNeeded(server.Store, server.MaxMemory, server.EvictionPolicy, server.EvictionSamples, ref server.EvictedKeys)
             && (cmd.Flags & CommandFlags.DenyOom) != 0)
         {
@@ -141,6 +142,7 @@ public static unsafe class Dispatcher
             RecordStats(ref c, cmd, start, errorsBefore);
             return;
         }
+        if (t_inBatch) HoldOrReleaseBatchLock(ref c, cmd);
         // While scripts hold shard locks, a command that needs one of them must not wait behind a
         // script past busy-reply-threshold: the gate answers -BUSY instead (Scripting/ScriptGate.cs).
         // EVAL and other commands scripts may not call take their own locks: they skip the check.
@@ -148,7 +150,11 @@ public static unsafe class Dispatcher
         else Scripting.ScriptGate.Run(ref c, cmd);
         // Serve clients blocked on keys this command pushed to (Redis's handleClientsBlockedOnKeys),
         // now that it holds no locks. Inside MULTI/EXEC or a script the unit's end does it instead.
-        if (c.Server.Blocking.HasReadyKeys && !c.Client.DenyBlocking) c.Server.Blocking.HandleReadyKeys();
+        if (c.Server.Blocking.HasReadyKeys && !c.Client.DenyBlocking)
+        {
+            ReleaseBatchLock();
+            c.Server.Blocking.HandleReadyKeys();
+        }
         RecordStats(ref c, cmd, start, errorsBefore);
     }
 
@@ -261,6 +267,60 @@ public static unsafe class Dispatcher
         {
             Persistence.WriteScope.Exit();
         }
+    }
+
+    // ---------------------------------------------------------------- the batch lock
+
+    // A pipelined batch often runs one single-key command on one hot key over and over (a queue, a
+    // counter, a leaderboard, every line of redis-benchmark). Taking and releasing that key's shard lock
+    // per command, two epoll threads moved the lock and the key's data between the cores on nearly every
+    // command. So a connection's batch keeps the shard lock of its single-key data commands
+    // (CommandDef.BatchLockable) from one command to the next while they hit the same shard; the
+    // handlers' own locking is then a re-entry. Nothing is ever acquired while it is kept: any other
+    // command (and serving blocked clients, and the end of the batch, and a suspension) releases it
+    // first, so the global lock order is unchanged. Not while scripts hold locks (the script gate must
+    // see the command wait), nor under maxmemory (eviction locks other shards before a command).
+    [ThreadStatic] static bool t_inBatch;
+    [ThreadStatic] static Keyspace.Shard? t_batchShard;
+
+    /// <summary>A connection starts running a batch of commands on this thread.</summary>
+    public static void BeginBatch() => t_inBatch = true;
+
+    /// <summary>The batch ended (or is suspended): the batch lock, if any, is released.</summary>
+    public static void EndBatch()
+    {
+        t_inBatch = false;
+        ReleaseBatchLock();
+    }
+
+    static void ReleaseBatchLock()
+    {
+        var shard = t_batchShard;
+        if (shard == null) return;
+        t_batchShard = null;
+        shard.Lock.Exit();
+    }
+
+    /// <summary>Eviction locks other shards: nothing may be held then (maxmemory set at run time while a
+    /// batch kept a lock). Always true, to sit in the eviction condition.</summary>
+    static bool ReleaseBatchLockForEviction()
+    {
+        ReleaseBatchLock();
+        return true;
+    }
+
+    static void HoldOrReleaseBatchLock(ref CommandContext c, CommandDef cmd)
+    {
+        if (!cmd.BatchLockable || c.Server.MaxMemory > 0 || c.Server.RunningScripts.AnyHoldsLocks)
+        {
+            ReleaseBatchLock();
+            return;
+        }
+        var shard = c.Db.ShardFor(c.Arg(cmd.FirstKey), out _);
+        if (ReferenceEquals(shard, t_batchShard)) return;
+        ReleaseBatchLock();
+        shard.Lock.Enter();
+        t_batchShard = shard;
     }
 
     static void UnknownCommand(ref CommandContext c)

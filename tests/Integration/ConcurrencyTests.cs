@@ -70,6 +70,42 @@ public sealed class ConcurrencyTests : ServerFixture
     }
 
     [Test]
+    public void PipelinedHotKeyBatches_MixedWithMultiShardCommandsAndEviction_NeitherDeadlockNorLose()
+    {
+        // A batch keeps the hot key's shard lock from one single-key command to the next (Dispatcher's
+        // batch lock). Interleave such batches with commands that lock several shards (MSET, RENAME),
+        // wake blocked clients (LPUSH for a BLPOP) and evict (maxmemory switched on mid-way): every
+        // path that must release the batch lock first is crossed by other threads' batches.
+        const int Clients = 4;
+        const int Rounds = 40;
+        using (var blocked = NewClient())
+        {
+            blocked.Send(RawClient.Encode("BLPOP", "wake", "0"));
+            RunTogether(Clients, w =>
+            {
+                using var c = NewClient();
+                for (int r = 0; r < Rounds; r++)
+                {
+                    var batch = new List<byte[]>();
+                    for (int i = 0; i < 50; i++) batch.Add(RawClient.Encode("INCR", "hot"));
+                    batch.Add(RawClient.Encode("MSET", "hot2", S(r), "k" + S(w), S(r), "k" + S(w + 10), S(r)));
+                    for (int i = 0; i < 20; i++) batch.Add(RawClient.Encode("SADD", "hotset", S(w * 1000 + r * 20 + i)));
+                    batch.Add(RawClient.Encode("RENAME", "k" + S(w), "k" + S(w + 20)));
+                    if (w == 0 && r == Rounds / 2) batch.Add(RawClient.Encode("LPUSH", "wake", "x"));
+                    if (w == 1 && r == Rounds / 2) batch.Add(RawClient.Encode("CONFIG", "SET", "maxmemory", "1gb"));
+                    for (int i = 0; i < 50; i++) batch.Add(RawClient.Encode("INCR", "hot"));
+                    c.Send(batch.SelectMany(b => b).ToArray());
+                    for (int i = 0; i < batch.Count; i++) c.Read();
+                }
+            }, TimeSpan.FromSeconds(60));
+            Assert.That(blocked.Read().AsStrings(), Is.EqualTo(new[] { "wake", "x" }));
+        }
+        Call("CONFIG", "SET", "maxmemory", "0");
+        RespAssert.IsBulk(Call("GET", "hot"), S(Clients * Rounds * 100));
+        RespAssert.IsInteger(Call("SCARD", "hotset"), Clients * Rounds * 20);
+    }
+
+    [Test]
     public void ParallelClients_OnDistinctKeys_ReadTheirOwnWrites()
     {
         RunTogether(8, w =>
