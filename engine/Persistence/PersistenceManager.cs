@@ -34,8 +34,24 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     public Action<string> Fatal = m => Environment.FailFast(m);
 
     // RDB state
-    long _dirty;
     long _dirtyAtJobStart;
+
+    // Changes since the last save (save points, INFO rdb_changes_since_last_save), counted per stripe:
+    // one counter that every write of every epoll thread added to bounced its cache line between the
+    // cores on each write (7% of the server's samples under `-P 16 -t incr`). A thread adds to its own
+    // stripe (one cache line each); readers sum them.
+    const int DirtyStripes = 16;
+    const int LongsPerLine = 8;
+    readonly long[] _dirtyStripes = new long[DirtyStripes * LongsPerLine];
+    static int s_nextStripe;
+    [ThreadStatic] static int t_stripe; // 1-based; 0: not chosen yet
+
+    void AddDirty(long n)
+    {
+        int s = t_stripe;
+        if (s == 0) t_stripe = s = (Interlocked.Increment(ref s_nextStripe) & (DirtyStripes - 1)) + 1;
+        Interlocked.Add(ref _dirtyStripes[(s - 1) * LongsPerLine], n);
+    }
     long _lastSaveUnix = Clock.UnixMs() / 1000;
     bool _lastBgsaveOk = true;
     long _lastBgsaveAttemptMs;
@@ -88,7 +104,15 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     }
 
     public bool AofEnabled => _aof != null;
-    public long Dirty => Interlocked.Read(ref _dirty);
+    public long Dirty
+    {
+        get
+        {
+            long sum = 0;
+            for (int i = 0; i < DirtyStripes; i++) sum += Volatile.Read(ref _dirtyStripes[i * LongsPerLine]);
+            return sum;
+        }
+    }
     public long LastSaveUnix => Interlocked.Read(ref _lastSaveUnix);
     public bool Loading => _loading;
 
@@ -246,7 +270,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
             Propagation.Reset();
             return;
         }
-        Interlocked.Add(ref _dirty, Math.Max(c.Dirty, 1));
+        AddDirty(Math.Max(c.Dirty, 1));
         if (aof == null || WriteScope.RunningCommandLogged)
         {
             Propagation.Reset();
@@ -307,7 +331,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     public long AppendUnit(AofUnit unit)
     {
         if (_loading) return 0;
-        Interlocked.Add(ref _dirty, unit.Count);
+        AddDirty(unit.Count);
         return _aof?.AppendUnit(unit) ?? 0;
     }
 
@@ -328,7 +352,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     public long AlsoPropagate(Shard shard, int db, ReadOnlySpan<byte> resp)
     {
         if (_loading || Store.Loading) return 0;
-        Interlocked.Increment(ref _dirty);
+        AddDirty(1);
         var aof = _aof;
         if (aof == null) return 0;
         if (WriteScope.InUnit)
@@ -366,7 +390,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
             aof.Append(shard.Ordinal / Database.ShardCount, w.Written);
             w.TrimIfLarge();
         }
-        Interlocked.Increment(ref _dirty);
+        AddDirty(1);
     }
 
     /// <summary>Under appendfsync always: the LSN a connection must wait for before sending its replies
@@ -440,7 +464,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
         try
         {
             job.MarkAll();
-            _dirtyAtJobStart = Interlocked.Read(ref _dirty);
+            _dirtyAtJobStart = Dirty;
             atInstant?.Invoke();
         }
         finally
@@ -472,7 +496,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
             _lastCowBytes = job.PeakCapturedBytes;
             if (ok)
             {
-                Interlocked.Add(ref _dirty, -_dirtyAtJobStart);
+                AddDirty(-_dirtyAtJobStart);
                 Interlocked.Exchange(ref _lastSaveUnix, Clock.UnixMs() / 1000);
                 _rdbSaves++;
                 Notice(background ? "Background saving terminated with success" : "DB saved on disk");
