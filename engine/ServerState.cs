@@ -108,6 +108,7 @@ public sealed class ServerState : IDisposable
         EvictionPolicy = Keyspace.Evictor.Parse(Config.MaxMemoryPolicy);
         EvictionSamples = Config.MaxMemorySamples;
         Keyspace.Shard.LfuEnabled = EvictionPolicy is Keyspace.EvictionPolicy.AllKeysLfu or Keyspace.EvictionPolicy.VolatileLfu;
+        Keyspace.Shard.LruOrderKept = MaxMemory > 0 && EvictionPolicy is Keyspace.EvictionPolicy.AllKeysLru or Keyspace.EvictionPolicy.VolatileLru;
         Acl.ApplyRequirePass(Config.RequirePass);
         long slow = Config.SlowlogLogSlowerThan < 0 ? long.MaxValue : Config.SlowlogLogSlowerThan * System.Diagnostics.Stopwatch.Frequency / 1_000_000;
         long latency = Config.LatencyMonitorThreshold <= 0 ? long.MaxValue : Config.LatencyMonitorThreshold * System.Diagnostics.Stopwatch.Frequency / 1000;

@@ -475,6 +475,16 @@ public unsafe sealed class Shard
     /// <summary>Set while an LFU policy is active: accesses then also count in Entry.Lfu.</summary>
     public static volatile bool LfuEnabled;
 
+    /// <summary>
+    /// Set while maxmemory is on with an LRU policy, the only time eviction reads the list's order.
+    /// Otherwise an access only stamps the entry's clock (OBJECT IDLETIME): relinking wrote to the two
+    /// neighbours and the head, random entries of the shard whose cache lines the other epoll thread
+    /// had often just used. New entries still go to the head, so when an LRU policy is switched on the
+    /// order is by creation at first and converges to recency as keys are read (Redis samples instead
+    /// of keeping any order).
+    /// </summary>
+    public static volatile bool LruOrderKept;
+
     /// <summary>LFU counter growth: Redis's lfu-log-factor default (10). A hit raises the counter with
     /// probability 1/((counter-5)*10+1), so 255 takes about a million hits.</summary>
     const double LfuLogFactor = 10;
@@ -494,7 +504,7 @@ public unsafe sealed class Shard
         if (LfuEnabled) LfuIncrement(e, now);
         if (e->LruClock == now) return;
         e->LruClock = now;
-        if (e->LruPrev == 0) return; // the head already
+        if (e->LruPrev == 0 || !LruOrderKept) return; // the head already, or nobody reads the order
         LruUnlink(e);
         LruLinkHead(e, HandleOf(e));
     }

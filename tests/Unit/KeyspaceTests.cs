@@ -259,6 +259,44 @@ public unsafe class KeyspaceTests
     [Test]
     public void LruTailFollowsTouchesThroughMovesAndDeletes()
     {
+        bool kept = Shard.LruOrderKept;
+        Shard.LruOrderKept = true; // as under maxmemory with an LRU policy
+        try
+        {
+            LruTailFollowsTouches();
+        }
+        finally
+        {
+            Shard.LruOrderKept = kept;
+        }
+    }
+
+    [Test]
+    public void WithoutAnLruPolicy_TouchOnlyStampsTheClock()
+    {
+        bool kept = Shard.LruOrderKept;
+        Shard.LruOrderKept = false;
+        try
+        {
+            var db = new Database(0, 17);
+            var s = db.Shards[0];
+            for (int i = 0; i < 10; i++) Put(s, db, K(i), "v");
+            Entry* first = s.Find(K(0), (uint)db.Hash(K(0)));
+            uint before = first->LruClock;
+            first->LruClock = before - 5;
+            s.Touch(first);
+            Assert.That(first->LruClock, Is.EqualTo(before).Or.GreaterThan(before), "stamped (OBJECT IDLETIME)");
+            Assert.That(Encoding.ASCII.GetString(Entry.Key(s.LruTail)), Is.EqualTo("key:0"), "not relinked: creation order");
+            s.Clear();
+        }
+        finally
+        {
+            Shard.LruOrderKept = kept;
+        }
+    }
+
+    void LruTailFollowsTouches()
+    {
         var db = new Database(0, 17);
         var s = db.Shards[0];
         for (int i = 0; i < 2_000; i++) Put(s, db, K(i), "v");
