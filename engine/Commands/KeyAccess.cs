@@ -15,10 +15,10 @@ public static unsafe class KeyAccess
         Entry* e = shard.Lookup(key, hash, nowMs);
         if (e == null)
         {
-            shard.Misses++;
+            Shard.Misses.Increment();
             return null;
         }
-        shard.Hits++;
+        Shard.Hits.Increment();
         shard.Touch(e);
         return e;
     }

@@ -92,11 +92,11 @@ public static unsafe class ObjectCommands
             Entry* e = shard.Lookup(key, h, c.NowMs);
             if (e == null)
             {
-                shard.Misses++;
+                Shard.Misses.Increment();
                 c.Reply.WriteNull();
                 return;
             }
-            shard.Hits++;
+            Shard.Hits.Increment();
             body(ref c, e);
         }
     }

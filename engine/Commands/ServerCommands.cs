@@ -407,12 +407,10 @@ public static unsafe class ServerCommands
             cmd.Histogram = null;
         }
         ErrorStats.Reset();
+        Keyspace.Shard.Hits.Reset();
+        Keyspace.Shard.Misses.Reset();
         foreach (var db in c.Store.Databases)
-            foreach (var shard in db.Shards)
-            {
-                shard.Hits = shard.Misses = 0;
-                shard.ExpiredKeys = 0;
-            }
+            foreach (var shard in db.Shards) shard.ExpiredKeys = 0;
         c.Reply.WriteOk();
     }
 
@@ -544,9 +542,7 @@ public static class InfoText
                 break;
             case "stats":
             {
-                long hits = 0, misses = 0;
-                foreach (var db in s.Store.Databases)
-                    foreach (var sh in db.Shards) { hits += sh.Hits; misses += sh.Misses; }
+                long hits = Keyspace.Shard.Hits.Value, misses = Keyspace.Shard.Misses.Value;
                 b.Append(string.Create(inv,
                     $"total_connections_received:{s.TotalConnections}\r\ntotal_commands_processed:{Volatile.Read(ref s.TotalCommands)}\r\ninstantaneous_ops_per_sec:{s.Metrics.OpsPerSec}\r\ntotal_net_input_bytes:{s.NetInputBytes}\r\ntotal_net_output_bytes:{s.NetOutputBytes}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{s.Metrics.InputKbps:F2}\r\ninstantaneous_output_kbps:{s.Metrics.OutputKbps:F2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{s.RejectedConnections}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{s.Store.ExpiredKeys}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:{s.EvictedKeys}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{hits}\r\nkeyspace_misses:{misses}\r\npubsub_channels:{s.PubSub.ChannelCount}\r\npubsub_patterns:{s.PubSub.PatternCount}\r\npubsubshard_channels:{s.PubSub.ShardChannelCount}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{s.TotalErrorReplies}\r\nacl_access_denied_auth:{s.Acl.DeniedAuth}\r\nacl_access_denied_cmd:{s.Acl.DeniedCommand}\r\nacl_access_denied_key:{s.Acl.DeniedKey}\r\nacl_access_denied_channel:{s.Acl.DeniedChannel}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n"));
                 break;

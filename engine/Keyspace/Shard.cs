@@ -218,8 +218,10 @@ public unsafe sealed class Shard
     /// <summary>Keys removed because their TTL passed (lazily or by the active cycle).</summary>
     public long ExpiredKeys;
 
-    /// <summary>Lookups that found / did not find their key (INFO keyspace_hits / keyspace_misses).</summary>
-    public long Hits, Misses;
+    /// <summary>Lookups that found / did not find their key (INFO keyspace_hits / keyspace_misses), for
+    /// every shard together: a count kept in each shard was a write to the shard's own fields on every
+    /// read, and the other epoll thread reading the same shard's table then missed its cache.</summary>
+    public static readonly Util.StripedCounter Hits = new(), Misses = new();
 
     // ---------------------------------------------------------------- insert / resize / delete
 

@@ -36,22 +36,11 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     // RDB state
     long _dirtyAtJobStart;
 
-    // Changes since the last save (save points, INFO rdb_changes_since_last_save), counted per stripe:
-    // one counter that every write of every epoll thread added to bounced its cache line between the
-    // cores on each write (7% of the server's samples under `-P 16 -t incr`). A thread adds to its own
-    // stripe (one cache line each); readers sum them.
-    const int DirtyStripes = 16;
-    const int LongsPerLine = 8;
-    readonly long[] _dirtyStripes = new long[DirtyStripes * LongsPerLine];
-    static int s_nextStripe;
-    [ThreadStatic] static int t_stripe; // 1-based; 0: not chosen yet
+    // Changes since the last save (save points, INFO rdb_changes_since_last_save): added to by every
+    // write of every epoll thread, so striped (Util/StripedCounter.cs).
+    readonly Util.StripedCounter _dirty = new();
 
-    void AddDirty(long n)
-    {
-        int s = t_stripe;
-        if (s == 0) t_stripe = s = (Interlocked.Increment(ref s_nextStripe) & (DirtyStripes - 1)) + 1;
-        Interlocked.Add(ref _dirtyStripes[(s - 1) * LongsPerLine], n);
-    }
+    void AddDirty(long n) => _dirty.Add(n);
     long _lastSaveUnix = Clock.UnixMs() / 1000;
     bool _lastBgsaveOk = true;
     long _lastBgsaveAttemptMs;
@@ -104,15 +93,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     }
 
     public bool AofEnabled => _aof != null;
-    public long Dirty
-    {
-        get
-        {
-            long sum = 0;
-            for (int i = 0; i < DirtyStripes; i++) sum += Volatile.Read(ref _dirtyStripes[i * LongsPerLine]);
-            return sum;
-        }
-    }
+    public long Dirty => _dirty.Value;
     public long LastSaveUnix => Interlocked.Read(ref _lastSaveUnix);
     public bool Loading => _loading;
 
