@@ -12,8 +12,9 @@
 // up to the batch's last log entry. The connection registers with the AOF writer and returns; no thread
 // blocks. After the fsync that covers it, the writer thread itself sends the released replies and arms
 // the next receives (group commit: one fsync releases every waiting client, with no thread hop); input
-// that is already there then runs on the thread pool, never on the writer. Under everysec/no the batch's log entries are written
-// to the file (not fsynced) before its replies are sent, so a process crash loses no acknowledged write.
+// that is already there then runs on the thread pool, never on the writer. Under everysec/no the batch's
+// log entries are written to the file (not fsynced) before its replies are sent, so a process crash loses
+// no acknowledged write.
 //
 // Out-of-band output (pub/sub messages, MONITOR lines; engine/PubSub): other threads append to a queue in
 // native memory under _pushLock (PushOutput.Deliver). While this connection runs a batch or sends its
@@ -440,7 +441,6 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
                 timestamp = ctx.Timestamp;
                 if (_client.ContinueOnThreadPool)
                 {
-                    Dispatcher.EndBatch();
                     // The command wants a thread-pool thread (a script): run it again from there.
                     _resumeAt = pos - consumed;
                     suspended = true;

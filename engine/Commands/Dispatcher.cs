@@ -109,8 +109,10 @@ public static unsafe class Dispatcher
         var server = c.Server;
         // Not while loading either: the log must replay whole (Redis does not evict while loading).
         // Nor inside EXEC: it holds shard locks too, and checked memory for its commands as a whole.
+        // Eviction locks other shards: a batch lock kept from the previous command (maxmemory set at run
+        // time meanwhile) goes first.
+        if (server.MaxMemory > 0) ReleaseBatchLock();
         if (server.MaxMemory > 0 && !c.Client.InScript && !c.Client.InExec && !server.Store.Loading && Memory.MemoryCounters.Used > server.MaxMemory
-            && ReleaseBatchLockForEviction()
             && !Keyspace.Evictor.FreeMemoryIfNeeded(server.Store, server.MaxMemory, server.EvictionPolicy, server.EvictionSamples, ref server.EvictedKeys)
             && (cmd.Flags & CommandFlags.DenyOom) != 0)
         {
@@ -299,14 +301,6 @@ public static unsafe class Dispatcher
         if (shard == null) return;
         t_batchShard = null;
         shard.Lock.Exit();
-    }
-
-    /// <summary>Eviction locks other shards: nothing may be held then (maxmemory set at run time while a
-    /// batch kept a lock). Always true, to sit in the eviction condition.</summary>
-    static bool ReleaseBatchLockForEviction()
-    {
-        ReleaseBatchLock();
-        return true;
     }
 
     static void HoldOrReleaseBatchLock(ref CommandContext c, CommandDef cmd)

@@ -51,12 +51,13 @@ public unsafe sealed class AofLog : IDisposable
     /// <summary>Appenders wait beyond this many queued bytes (one command larger than it still fits).</summary>
     const int MaxBuffer = 64 << 20;
 
-    /// <summary>Under everysec/no the writer drains on this period instead of being woken per command
-    /// (a wakeup per write costs more than the write); a buffer past LazyWakeBytes wakes it at once.</summary>
-    const int LazyPeriodMs = 2;
-
     /// <summary>An idle writer looks for work this often even unwoken (everysec's fsync, leftovers).</summary>
     const int IdleRoundMs = 100;
+
+    /// <summary>Under everysec/no appends do not wake the writer (connections write their own entries);
+    /// a buffer past LazyWakeBytes does. Once awake with work it waits LazyPeriodMs more, so that one
+    /// write takes what a period brings rather than one command.</summary>
+    const int LazyPeriodMs = 2;
     const int LazyWakeBytes = 1 << 20;
 
     /// <summary>Redis's CONFIG_BGSAVE_RETRY_DELAY-like pause before retrying a failed write.</summary>

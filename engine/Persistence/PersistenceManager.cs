@@ -39,8 +39,6 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     // Changes since the last save (save points, INFO rdb_changes_since_last_save): added to by every
     // write of every epoll thread, so striped (Util/StripedCounter.cs).
     readonly Util.StripedCounter _dirty = new();
-
-    void AddDirty(long n) => _dirty.Add(n);
     long _lastSaveUnix = Clock.UnixMs() / 1000;
     bool _lastBgsaveOk = true;
     long _lastBgsaveAttemptMs;
@@ -251,7 +249,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
             Propagation.Reset();
             return;
         }
-        AddDirty(Math.Max(c.Dirty, 1));
+        _dirty.Add(Math.Max(c.Dirty, 1));
         if (aof == null || WriteScope.RunningCommandLogged)
         {
             Propagation.Reset();
@@ -312,7 +310,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     public long AppendUnit(AofUnit unit)
     {
         if (_loading) return 0;
-        AddDirty(unit.Count);
+        _dirty.Add(unit.Count);
         return _aof?.AppendUnit(unit) ?? 0;
     }
 
@@ -333,7 +331,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
     public long AlsoPropagate(Shard shard, int db, ReadOnlySpan<byte> resp)
     {
         if (_loading || Store.Loading) return 0;
-        AddDirty(1);
+        _dirty.Add(1);
         var aof = _aof;
         if (aof == null) return 0;
         if (WriteScope.InUnit)
@@ -371,7 +369,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
             aof.Append(shard.Ordinal / Database.ShardCount, w.Written);
             w.TrimIfLarge();
         }
-        AddDirty(1);
+        _dirty.Add(1);
     }
 
     /// <summary>Under appendfsync always: the LSN a connection must wait for before sending its replies
@@ -477,7 +475,7 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
             _lastCowBytes = job.PeakCapturedBytes;
             if (ok)
             {
-                AddDirty(-_dirtyAtJobStart);
+                _dirty.Add(-_dirtyAtJobStart);
                 Interlocked.Exchange(ref _lastSaveUnix, Clock.UnixMs() / 1000);
                 _rdbSaves++;
                 Notice(background ? "Background saving terminated with success" : "DB saved on disk");
