@@ -511,7 +511,18 @@ public unsafe sealed class Shard
         LruLinkHead(e, HandleOf(e));
     }
 
-    [ThreadStatic] static Random? t_lfuRng;
+    /// <summary>Per-thread xorshift state for LFU's probabilistic increment: no object to allocate,
+    /// no lock; seeded from the thread's id on first use.</summary>
+    [ThreadStatic] static ulong t_lfuRng;
+
+    static double LfuRandom()
+    {
+        ulong x = t_lfuRng;
+        if (x == 0) x = 0x9E3779B97F4A7C15UL * (ulong)(Environment.CurrentManagedThreadId + 1);
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        t_lfuRng = x;
+        return (x >> 11) * (1.0 / (1UL << 53));
+    }
 
     static void LfuIncrement(Entry* e, uint now)
     {
@@ -520,7 +531,7 @@ public unsafe sealed class Shard
         {
             double baseval = Math.Max(0, counter - LfuInitValue);
             double p = 1.0 / (baseval * LfuLogFactor + 1);
-            if ((t_lfuRng ??= new Random()).NextDouble() < p) counter++;
+            if (LfuRandom() < p) counter++;
         }
         e->Lfu = (byte)counter;
     }

@@ -9,6 +9,7 @@ using NativeKv.Engine.Config;
 using NativeKv.Engine.Persistence;
 using NativeKv.Engine.Protocol;
 using NUnit.Framework;
+using NativeKv.Tests.Harness;
 
 namespace NativeKv.Tests.Unit;
 
@@ -135,9 +136,7 @@ public sealed unsafe class AofUnitTests
             }
         }
         for (int i = 0; i < 200; i++) RunAll(); // warm up: thread-static buffers, JIT
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++) RunAll();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = AllocationProbe.Measure(() => { for (int i = 0; i < 1000; i++) RunAll(); });
         p.Shutdown(save: false);
         server.Dispose();
         Assert.That(allocated, Is.EqualTo(0), $"{allocated} bytes allocated for {1000 * commands.Length} commands");

@@ -7,6 +7,7 @@ using NativeKv.Engine.Commands;
 using NativeKv.Engine.Config;
 using NativeKv.Engine.Protocol;
 using NUnit.Framework;
+using NativeKv.Tests.Harness;
 
 namespace NativeKv.Tests.Unit;
 
@@ -89,9 +90,7 @@ public sealed unsafe class ListHashAllocationTests
         var offenders = new List<string>();
         foreach (var c in encoded)
         {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 20; i++) Run(c);
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            long allocated = AllocationProbe.Measure(() => { for (int i = 0; i < 20; i++) Run(c); });
             if (allocated != 0) offenders.Add($"{Encoding.UTF8.GetString(c).Replace("\r\n", " ")} allocated {allocated} bytes in 20 runs");
         }
         Assert.That(offenders, Is.Empty);

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using NativeKv.Engine.Protocol;
 using NUnit.Framework;
+using NativeKv.Tests.Harness;
 
 namespace NativeKv.Tests.Unit;
 
@@ -205,9 +206,7 @@ public unsafe class RespParserTests
                 }
             }
             Run();
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 1000; i++) Run();
-            Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
+            Assert.That(AllocationProbe.Measure(() => { for (int i = 0; i < 1000; i++) Run(); }), Is.EqualTo(0));
         }
         finally
         {

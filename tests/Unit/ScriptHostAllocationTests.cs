@@ -9,6 +9,7 @@ using NativeKv.Engine.Config;
 using NativeKv.Engine.Protocol;
 using NativeKv.Interop;
 using NUnit.Framework;
+using NativeKv.Tests.Harness;
 
 namespace NativeKv.Tests.Unit;
 
@@ -76,13 +77,14 @@ public unsafe class ScriptHostAllocationTests
     {
         for (int i = 0; i < 200; i++) Run(cmd); // warm: compiled, cached, tables sized, JIT done
         _reply.Clear();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < runs; i++)
+        return AllocationProbe.Measure(() =>
         {
-            Run(cmd);
-            if (_reply.Length > 32 * 1024) _reply.Clear();
-        }
-        return (GC.GetAllocatedBytesForCurrentThread() - before) / runs;
+            for (int i = 0; i < runs; i++)
+            {
+                Run(cmd);
+                if (_reply.Length > 32 * 1024) _reply.Clear();
+            }
+        }) / runs;
     }
 
     [Test]

@@ -7,6 +7,7 @@ using NativeKv.Engine.Commands;
 using NativeKv.Engine.Config;
 using NativeKv.Engine.Protocol;
 using NUnit.Framework;
+using NativeKv.Tests.Harness;
 
 namespace NativeKv.Tests.Unit;
 
@@ -73,12 +74,7 @@ public sealed unsafe class SetZSetAllocationTests
             {
                 RunAll(); // warm-up: JIT, tiering, pools
             }
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 200; i++)
-            {
-                RunAll();
-            }
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            long allocated = AllocationProbe.Measure(() => { for (int i = 0; i < 200; i++) RunAll(); });
             Assert.That(allocated, Is.Zero, $"{allocated} bytes allocated over {200 * Commands.Length} commands");
         }
         finally
