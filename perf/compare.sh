@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# perf/compare.sh: the same redis-benchmark lines against NativeKv, redis-server and Garnet, side by side.
+# perf/compare.sh: the same redis-benchmark lines against NativeKv, redis-server and Garnet, side by side,
+# next to the I/O ceiling: perf/reference/responder.c, a C epoll server that frames RESP and answers +OK
+# to everything (built here with cc on first use). Its column says how fast any server could look to
+# this client on this machine; it runs no scripts and writes no files, so @lua and @aof lines skip it.
 #
 # Each server runs alone while it is measured (the machine has 2 cores): in every round, each server is
 # started fresh on its own loopback port, every benchmark line of the suite runs against it, and it is
@@ -76,15 +79,17 @@ SUITES="default full lua values conns aof all"
 ROUNDS=3
 QUICK=0
 SUITE=default
-ONLY="nativekv,redis,garnet"
+ONLY="nativekv,redis,garnet,ceiling"
 OUT=""
 CUSTOM_LINES=()
 NATIVEKV_BIN="${NATIVEKV_BINARY:-$ROOT/bin/nativekv}"
 GARNET_VERSION="${GARNET_VERSION:-2.2.8}"
 GARNET_DIR="$ROOT/.tools/garnet"
+CEILING_SRC="$ROOT/perf/reference/responder.c"
+CEILING_BIN="$ROOT/.tools/responder/responder"
 LINE_TIMEOUT=600        # seconds for one redis-benchmark line; a hung server must not hang the run
 START_TIMEOUT=30        # seconds for a server to answer PING after it starts
-BASE_PORT=16379         # nativekv 16379, redis 16380, garnet 16381 (the next free port if taken)
+BASE_PORT=16379         # nativekv 16379, redis 16380, garnet 16381, ceiling 16382 (the next free port if taken)
 
 say() { echo "compare.sh: $*" >&2; }
 die() { echo "compare.sh: error: $*" >&2; exit 1; }
@@ -97,7 +102,7 @@ Usage: perf/compare.sh [options]
                     @tokens and {script:NAME}/{sha:NAME} of the suites, see the top of this script)
   --rounds N        interleaved rounds; the table shows medians (default 3)
   --quick           smoke run: 1 round, a tenth of the requests (-n)
-  --only LIST       servers to run, comma separated: nativekv,redis,garnet (default: all three)
+  --only LIST       servers to run, comma separated: nativekv,redis,garnet,ceiling (default: all four)
   --out FILE        also write the report to FILE
   --binary PATH     the nativekv binary (default: \$NATIVEKV_BINARY or bin/nativekv)
   --list-suites     print the suites and exit
@@ -213,9 +218,9 @@ SERVERS=()
 IFS=',' read -r -a wanted <<<"$ONLY"
 for s in "${wanted[@]}"; do
     case "$s" in
-        nativekv|redis|garnet) SERVERS+=("$s") ;;
+        nativekv|redis|garnet|ceiling) SERVERS+=("$s") ;;
         "") ;;
-        *) die "unknown server '$s' in --only (known: nativekv, redis, garnet)" ;;
+        *) die "unknown server '$s' in --only (known: nativekv, redis, garnet, ceiling)" ;;
     esac
 done
 [ "${#SERVERS[@]}" -gt 0 ] || die "--only selects no server"
@@ -240,6 +245,18 @@ if has_server garnet && [ ! -x "$GARNET_DIR/garnet-server" ]; then
         GARNET_NOTE="Garnet could not be installed (dotnet tool install garnet-server $GARNET_VERSION failed): its columns are empty."
         say "$GARNET_NOTE"
         drop_server garnet
+    fi
+fi
+CEILING_NOTE=""
+if has_server ceiling && { [ ! -x "$CEILING_BIN" ] || [ "$CEILING_SRC" -nt "$CEILING_BIN" ]; }; then
+    cc_cmd="$(command -v cc || command -v clang || command -v gcc || true)"
+    mkdir -p "$(dirname "$CEILING_BIN")"
+    if [ -n "$cc_cmd" ] && "$cc_cmd" -O2 -o "$CEILING_BIN" "$CEILING_SRC" >&2; then
+        say "built the ceiling responder: $cc_cmd -O2 -o ${CEILING_BIN#$ROOT/} ${CEILING_SRC#$ROOT/}"
+    else
+        CEILING_NOTE="the ceiling responder could not be built (no C compiler?): its columns are empty."
+        say "$CEILING_NOTE"
+        drop_server ceiling
     fi
 fi
 [ "${#SERVERS[@]}" -gt 0 ] || die "no server left to benchmark"
@@ -275,7 +292,7 @@ free_port() {
 }
 declare -A PORT
 port=$BASE_PORT
-for s in nativekv redis garnet; do
+for s in nativekv redis garnet ceiling; do
     port="$(free_port "$port")"
     PORT[$s]=$port
     port=$((port + 1))
@@ -322,6 +339,7 @@ start_server() {
                       --dir "$dir" ${EXTRA[@]+"${EXTRA[@]}"}) >"$dir/server.log" 2>&1 </dev/null & ;;
         garnet)   (cd "$dir" && DOTNET_ROLL_FORWARD=Major exec "$GARNET_DIR/garnet-server" --port "$port" \
                       --bind 127.0.0.1 --lua ${EXTRA[@]+"${EXTRA[@]}"}) >"$dir/server.log" 2>&1 </dev/null & ;;
+        ceiling)  (cd "$dir" && exec "$CEILING_BIN" "$port") >"$dir/server.log" 2>&1 </dev/null & ;;
     esac
     SERVER_PID=$!
     local deadline=$((SECONDS + START_TIMEOUT))
@@ -359,6 +377,7 @@ REPORT="$WORK/report.md"
     echo "- nativekv: $v_nativekv ($NATIVEKV_BIN)"
     echo "- redis-server: $v_redis; $(first_line redis-benchmark --version)"
     echo "- garnet: $v_garnet"
+    has_server ceiling && echo "- ceiling: perf/reference/responder.c, one thread, frames RESP and answers +OK to every command (no store)"
     echo "- servers measured one at a time, each started fresh per round and per block of lines with the same @tokens;"
     echo "  persistence off unless a line says @aof=...; medians over rounds; a test whose command a server answers"
     echo "  with an error is taken out of that server's -t list (redis-benchmark would stop the whole line at it)"
@@ -369,6 +388,7 @@ REPORT="$WORK/report.md"
         done
     fi
     [ -n "$GARNET_NOTE" ] && echo "- note: $GARNET_NOTE"
+    [ -n "$CEILING_NOTE" ] && echo "- note: $CEILING_NOTE"
     echo
 } >"$REPORT"
 cat "$REPORT"
@@ -462,6 +482,10 @@ for round in $(seq 1 "$ROUNDS"); do
         for li in "${!LINES[@]}"; do
             line="${LINES[$li]}"
             split_line "$line"
+            if [ "$server" = ceiling ] && [[ "$LINE_CFG" == *@aof=* || "$LINE_CFG" == *@lua* ]]; then
+                note "$round" "$server" "$li" "*" "not run: the ceiling responder has no scripting and no persistence"
+                continue
+            fi
             # A fresh server for each block of lines with the same @tokens.
             if [ "$running" -eq 0 ] || [ "$LINE_CFG" != "$running_cfg" ]; then
                 stop_server; running=0
@@ -529,7 +553,7 @@ python3 - "$RAW" "$WORK/lines.txt" "${SERVERS[*]}" "$NOTES" >>"$REPORT.tables" <
 import csv, statistics, sys
 raw, lines_file, measured, notes_file = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4]
 lines = open(lines_file).read().splitlines()
-names = {"nativekv": "NativeKv", "redis": "Redis", "garnet": "Garnet"}
+names = {"nativekv": "NativeKv", "redis": "Redis", "garnet": "Garnet", "ceiling": "Ceiling"}
 data = {}   # (line, test) -> server -> list of (rps, p50, p99)
 order = []  # tests in the order redis-benchmark printed them, per line
 for row in csv.reader(open(raw)):
@@ -566,18 +590,19 @@ def ratio(a, b): return "–" if a is None or b is None or b == 0 else f"{a / b:
 
 for li, line in enumerate(lines):
     print(f"### redis-benchmark {line}\n")
-    print("| test | NativeKv rps | Redis rps | Garnet rps | NativeKv/Redis | NativeKv/Garnet "
-          "| NativeKv p50/p99 ms | Redis p50/p99 ms | Garnet p50/p99 ms |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| test | NativeKv rps | Redis rps | Garnet rps | Ceiling rps | NativeKv/Redis | NativeKv/Garnet "
+          "| NativeKv/Ceiling | Redis/Ceiling | NativeKv p50/p99 ms | Redis p50/p99 ms | Garnet p50/p99 ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     keys = [k for k in order if k[0] == li]
     if not keys:
-        print("| (no results) | | | | | | | | |")
+        print("| (no results) | | | | | | | | | | | |")
     for key in keys:
         m = {s: (med(data[key].get(s, []), 0), med(data[key].get(s, []), 1), med(data[key].get(s, []), 2))
              for s in names}
-        nk, rd, gn = m["nativekv"][0], m["redis"][0], m["garnet"][0]
-        print(f"| {key[1]} | {rps_s(nk)} | {rps_s(rd)} | {rps_s(gn)} | {ratio(nk, rd)} | {ratio(nk, gn)} | "
-              + " | ".join(lat_s(m[s][1], m[s][2]) for s in names) + " |")
+        nk, rd, gn, ce = m["nativekv"][0], m["redis"][0], m["garnet"][0], m["ceiling"][0]
+        print(f"| {key[1]} | {rps_s(nk)} | {rps_s(rd)} | {rps_s(gn)} | {rps_s(ce)} | {ratio(nk, rd)} | {ratio(nk, gn)} | "
+              f"{ratio(nk, ce)} | {ratio(rd, ce)} | "
+              + " | ".join(lat_s(m[s][1], m[s][2]) for s in ("nativekv", "redis", "garnet")) + " |")
     print()
     for (server, test, why), rounds in notes.get(li, {}).items():
         what = "the line" if test == "*" else test
