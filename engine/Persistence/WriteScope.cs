@@ -81,9 +81,13 @@ public static class WriteScope
         ulong mask = 0;
         int last = cmd.LastKey < 0 ? c.Argc + cmd.LastKey : cmd.LastKey;
         int step = Math.Max(cmd.KeyStep, 1);
-        for (int k = cmd.FirstKey; k <= last && k < c.Argc; k += step)
+        // The first keys' hashes are kept for the capture loop below (hashing is most of this method).
+        Span<ulong> hashes = stackalloc ulong[KeptHashes];
+        int n = 0;
+        for (int k = cmd.FirstKey; k <= last && k < c.Argc; k += step, n++)
         {
             ulong h = db.Hash(c.Arg(k));
+            if (n < KeptHashes) hashes[n] = h;
             mask |= 1UL << (int)(h >> (64 - Database.ShardBits));
         }
         if (s.Depth == 1 && s.HeldCount == 0)
@@ -93,13 +97,16 @@ public static class WriteScope
         }
         else EnsureHeld(db, mask);
         // A pending snapshot copies the keys' segments before the handler changes them.
-        for (int k = cmd.FirstKey; k <= last && k < c.Argc; k += step)
+        n = 0;
+        for (int k = cmd.FirstKey; k <= last && k < c.Argc; k += step, n++)
         {
-            ulong h = db.Hash(c.Arg(k));
+            ulong h = n < KeptHashes ? hashes[n] : db.Hash(c.Arg(k));
             var shard = db.Shards[(int)(h >> (64 - Database.ShardBits))];
             if (shard.PendingCapture != null) shard.BeforeWrite((uint)h);
         }
     }
+
+    const int KeptHashes = 8;
 
     /// <summary>Dispatcher: after the handler (and the AOF append).</summary>
     public static void Exit()
