@@ -62,8 +62,10 @@ public sealed class ServerConfig
     public bool ProtectedMode = true;
     public bool Daemonize;
     /// <summary>Threads that wait for socket events and run the commands they bring (the runtime's epoll
-    /// threads, see server/Program.cs). Redis's io-threads option; the default here is one per core.</summary>
-    public int IoThreads = Environment.ProcessorCount;
+    /// threads, see server/Program.cs). Redis's io-threads option; the default here is one per core but
+    /// one, at least one, as Redis's documentation advises for its I/O threads: the kernel's network
+    /// work and the clients on the same machine keep a core (measured: perf/RESULTS.md, fourth session).</summary>
+    public int IoThreads = Math.Max(1, Environment.ProcessorCount - 1);
 
     /// <summary>NativeKv's own: the Linux scheduling policy of the server's threads (server/ThreadPolicy.cs).</summary>
     public string SchedPolicy = "normal";

@@ -155,6 +155,14 @@ public sealed class ServerProcessTests
     }
 
     [Test]
+    public void IoThreads_DefaultLeavesOneCoreFree()
+    {
+        using var server = ServerProcess.Start();
+        using var client = server.Connect();
+        Assert.That(ConfigGet(client, "io-threads")["io-threads"], Is.EqualTo(S(Math.Max(1, Environment.ProcessorCount - 1))));
+    }
+
+    [Test]
     public void SchedPolicy_UnknownValue_FailsStartup()
     {
         var (exitCode, output) = ServerProcess.RunToExit(
