@@ -99,6 +99,8 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     /// <summary>True while a batch is being executed or its replies sent (graceful shutdown waits).</summary>
     public volatile bool Busy;
 
+    long _lastBatchCommands;         // commands the last receive brought (IdlePoll polls after small ones)
+
     public ClientState Client => _client;
 
     public Connection(Socket socket, ServerState server, Listener listener)
@@ -107,6 +109,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         _server = server;
         _listener = listener;
         _socket.NoDelay = true;
+        IdlePoll.Watch(socket);
         _in = new NativeBuffer(InitialBufferSize);
         _out = new RespWriter(InitialBufferSize);
         _recv = new SocketAsyncEventArgs(unsafeSuppressExecutionContextFlow: true);
@@ -168,7 +171,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             ThreadPool.UnsafeQueueUserWorkItem(_offload, preferLocal: false);
             return;
         }
-        if (OnReceived()) ReceiveLoop();
+        if (OnReceived()) ReceiveLoop(onEngine: true);
     }
 
     public void Start()
@@ -179,8 +182,9 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
 
     /// <summary>Receives until a receive is pending. With <paramref name="handOffInput"/> (the AOF writer
     /// thread sending our replies) bytes that are already there are processed on the thread pool, not
-    /// on that thread.</summary>
-    void ReceiveLoop(bool handOffInput = false)
+    /// on that thread. <paramref name="onEngine"/>: called on the socket engine's thread (a receive
+    /// completion), which may poll for the next arrival before it returns (IdlePoll).</summary>
+    void ReceiveLoop(bool handOffInput = false, bool onEngine = false)
     {
         while (true)
         {
@@ -196,7 +200,11 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
                 Release();
                 return;
             }
-            if (pending) return;
+            if (pending)
+            {
+                if (onEngine && _lastBatchCommands <= IdlePoll.MaxBatchCommands) IdlePoll.UntilArrival();
+                return;
+            }
             if (handOffInput)
             {
                 ThreadPool.UnsafeQueueUserWorkItem(_offload, preferLocal: false);
@@ -481,6 +489,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         {
             Dispatcher.EndBatch();
         }
+        _lastBatchCommands = commands;
         if (pos > 0 && !suspended)
         {
             int rest = _inLen - pos;

@@ -54,6 +54,7 @@ Log.Notice(string.IsNullOrEmpty(config.ConfigFile)
 if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT") == null)
     Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT", config.IoThreads.ToString(System.Globalization.CultureInfo.InvariantCulture));
 if (!FileLimits.Adjust(config)) return 1;
+IdlePoll.Configure(config.IdlePollUs);
 if (ThreadPolicy.Apply(config.SchedPolicy) is { } schedError)
 {
     Log.Warning(schedError);

@@ -163,6 +163,52 @@ public sealed class ServerProcessTests
     }
 
     [Test]
+    [Platform("Linux")]
+    public void IdlePoll_EndsAsSoonAsAnyClientSendsSomething()
+    {
+        // A 200 ms poll after every one-command receive: a poll that did not end when another socket got
+        // bytes would hold every second request here for 200 ms (40 s in all).
+        using var server = ServerProcess.Start(new ServerOptions { ExtraArgs = ["--idle-poll-us", "200000", "--io-threads", "1"] });
+        using var a = server.Connect();
+        using var b = server.Connect();
+        Assert.That(ConfigGet(a, "idle-poll-us")["idle-poll-us"], Is.EqualTo("200000"));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.That(a.Call("SET", "k", S(i)).Text, Is.EqualTo("OK"));
+            Assert.That(b.Call("GET", "k").Text, Is.EqualTo(S(i)));
+        }
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(8)), "200 alternating requests");
+        // Clients that come and go while the thread polls: their closed sockets leave the watched set.
+        for (int i = 0; i < 200; i++)
+        {
+            using var c = server.Connect();
+            Assert.That(c.Call("PING").Text, Is.EqualTo("PONG"));
+        }
+        clock.Restart();
+        for (int i = 0; i < 50; i++) Assert.That(b.Call("INCR", "n").Text, Is.EqualTo(S(i + 1)));
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(8)));
+    }
+
+    [Test]
+    public void IdlePoll_DefaultAndOff()
+    {
+        using (var server = ServerProcess.Start())
+        using (var client = server.Connect())
+            Assert.That(ConfigGet(client, "idle-poll-us")["idle-poll-us"], Is.EqualTo("50"));
+        using (var server = ServerProcess.Start(new ServerOptions { ExtraArgs = ["--idle-poll-us", "0"] }))
+        using (var client = server.Connect())
+        {
+            Assert.That(ConfigGet(client, "idle-poll-us")["idle-poll-us"], Is.EqualTo("0"));
+            Assert.That(client.Call("PING").Text, Is.EqualTo("PONG"));
+        }
+        var (exitCode, output) = ServerProcess.RunToExit(
+            ["--port", S(ServerProcess.FreePort()), "--save", "", "--idle-poll-us", "-5"], ExitTimeout);
+        Assert.That(exitCode, Is.Not.EqualTo(0), output);
+        Assert.That(output, Does.Contain("idle-poll-us"), output);
+    }
+
+    [Test]
     public void SchedPolicy_UnknownValue_FailsStartup()
     {
         var (exitCode, output) = ServerProcess.RunToExit(
