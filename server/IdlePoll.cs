@@ -35,6 +35,7 @@ public static unsafe partial class IdlePoll
     static int s_epoll = -1;
     static long s_pollTicks;
     static int s_polling;            // 1 while a thread polls
+    static bool s_failed;            // a socket could not be watched: no more polling
 
     [LibraryImport("libc", EntryPoint = "epoll_create1")]
     private static partial int EpollCreate(int flags);
@@ -67,7 +68,10 @@ public static unsafe partial class IdlePoll
         byte* ev = stackalloc byte[EventSize];
         new Span<byte>(ev, EventSize).Clear();
         *(uint*)ev = EpollIn | EpollRdHup;
-        EpollCtl(s_epoll, EpollCtlAdd, (int)socket.SafeHandle.DangerousGetHandle(), ev);
+        // A socket left out (fs.epoll.max_user_watches reached) would not end a poll when its request
+        // arrives: then polling stops for good rather than delay that client.
+        if (EpollCtl(s_epoll, EpollCtlAdd, (int)socket.SafeHandle.DangerousGetHandle(), ev) != 0)
+            Volatile.Write(ref s_failed, true);
     }
 
     /// <summary>On an epoll thread after a receive: waits (polling, without sleeping) until some watched
@@ -75,7 +79,7 @@ public static unsafe partial class IdlePoll
     /// or a socket already has bytes.</summary>
     public static void UntilArrival()
     {
-        if (s_epoll < 0 || Interlocked.CompareExchange(ref s_polling, 1, 0) != 0) return;
+        if (s_epoll < 0 || Volatile.Read(ref s_failed) || Interlocked.CompareExchange(ref s_polling, 1, 0) != 0) return;
         byte* events = stackalloc byte[EventSize * MaxEvents];
         long end = Stopwatch.GetTimestamp() + s_pollTicks;
         do
