@@ -80,22 +80,25 @@ public sealed class ServerProcessTests
         Assert.That(output, Does.Contain("Lua 5.4"), output);
     }
 
+    /// <summary>Starting with <c>--option value</c> fails, with output that names the option.</summary>
+    static void AssertStartupRefuses(string option, string value)
+    {
+        var (exitCode, output) = ServerProcess.RunToExit(
+            ["--port", S(ServerProcess.FreePort()), "--save", "", "--" + option, value], ExitTimeout);
+        Assert.That(exitCode, Is.Not.EqualTo(0), output);
+        Assert.That(output, Does.Contain(option), output);
+    }
+
     [Test]
     public void UnknownOption_FailsStartupNamingTheOption()
     {
-        var (exitCode, output) = ServerProcess.RunToExit(
-            ["--port", S(ServerProcess.FreePort()), "--save", "", "--no-such-option", "1"], ExitTimeout);
-        Assert.That(exitCode, Is.Not.EqualTo(0), output);
-        Assert.That(output, Does.Contain("no-such-option"), output);
+        AssertStartupRefuses("no-such-option", "1");
     }
 
     [Test]
     public void BadOptionValue_FailsStartupNamingTheOption()
     {
-        var (exitCode, output) = ServerProcess.RunToExit(
-            ["--port", S(ServerProcess.FreePort()), "--save", "", "--databases", "abc"], ExitTimeout);
-        Assert.That(exitCode, Is.Not.EqualTo(0), output);
-        Assert.That(output, Does.Contain("databases"), output);
+        AssertStartupRefuses("databases", "abc");
     }
 
     /// <summary>Linux scheduling policy of every thread of a process (field 41 of /proc/PID/task/TID/stat).</summary>
@@ -202,19 +205,13 @@ public sealed class ServerProcessTests
             Assert.That(ConfigGet(client, "idle-poll-us")["idle-poll-us"], Is.EqualTo("0"));
             Assert.That(client.Call("PING").Text, Is.EqualTo("PONG"));
         }
-        var (exitCode, output) = ServerProcess.RunToExit(
-            ["--port", S(ServerProcess.FreePort()), "--save", "", "--idle-poll-us", "-5"], ExitTimeout);
-        Assert.That(exitCode, Is.Not.EqualTo(0), output);
-        Assert.That(output, Does.Contain("idle-poll-us"), output);
+        AssertStartupRefuses("idle-poll-us", "-5");
     }
 
     [Test]
     public void SchedPolicy_UnknownValue_FailsStartup()
     {
-        var (exitCode, output) = ServerProcess.RunToExit(
-            ["--port", S(ServerProcess.FreePort()), "--save", "", "--sched-policy", "fifo"], ExitTimeout);
-        Assert.That(exitCode, Is.Not.EqualTo(0), output);
-        Assert.That(output, Does.Contain("sched-policy"), output);
+        AssertStartupRefuses("sched-policy", "fifo");
     }
 
     [Test]
