@@ -56,6 +56,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
     bool _receiveFilled;
 
     readonly Socket _socket;
+    readonly int _fd;
     readonly ServerState _server;
     readonly Listener _listener;
     readonly ClientState _client = new();
@@ -109,13 +110,24 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         _server = server;
         _listener = listener;
         _socket.NoDelay = true;
-        IdlePoll.Watch(socket);
+        _fd = IdlePoll.Watch(socket);
         _in = new NativeBuffer(InitialBufferSize);
         _out = new RespWriter(InitialBufferSize);
         _recv = new SocketAsyncEventArgs(unsafeSuppressExecutionContextFlow: true);
-        _recv.Completed += (_, _) => OnReceiveCompleted();
+        _recv.Completed += (_, _) =>
+        {
+            IdlePoll.Receiving(_fd, false);
+            bool batch = EngineBatch.Enter();
+            try { OnReceiveCompleted(); }
+            finally { EngineBatch.Exit(batch, _server); }
+        };
         _send = new SocketAsyncEventArgs(unsafeSuppressExecutionContextFlow: true);
-        _send.Completed += (_, _) => OnSendCompleted();
+        _send.Completed += (_, _) =>
+        {
+            bool batch = EngineBatch.Enter();
+            try { OnSendCompleted(); }
+            finally { EngineBatch.Exit(batch, _server); }
+        };
         _watch = new SocketAsyncEventArgs(unsafeSuppressExecutionContextFlow: true);
         _watch.SetBuffer(Memory<byte>.Empty);
         _watch.Completed += (_, _) => OnWatchCompleted();
@@ -191,12 +203,14 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             if (!EnsureReceiveSpace()) return;
             _recv.SetBuffer(_in.Memory.Slice(_inLen, _in.Capacity - _inLen));
             bool pending;
+            IdlePoll.Receiving(_fd, true);
             try
             {
                 pending = _socket.ReceiveAsync(_recv);
             }
             catch (Exception e) when (e is ObjectDisposedException or SocketException)
             {
+                IdlePoll.Receiving(_fd, false);
                 Release();
                 return;
             }
@@ -205,6 +219,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
                 if (onEngine && _lastBatchCommands <= IdlePoll.MaxBatchCommands) IdlePoll.UntilArrival();
                 return;
             }
+            IdlePoll.Receiving(_fd, false);
             if (handOffInput)
             {
                 ThreadPool.UnsafeQueueUserWorkItem(_offload, preferLocal: false);

@@ -15,6 +15,12 @@
 //   second; `no` never. Under `always` the durable LSN then advances and the connections waiting for it
 //   (IDurableWaiter) are resumed by the writer itself, which sends their replies: a reply leaves only
 //   after the fsync that covers its write.
+// - Group commit at the end of the socket engine's batch (`always`): an epoll thread that runs receive
+//   callbacks marks itself (DeferCommitOnThisThread); its appends do not wake the writer. When its callback
+//   ends and no other connection has a request waiting to be read, the thread commits itself (Commit: one
+//   write, one fsync, then the released replies), as Redis does in beforeSleep: one fsync covers every
+//   request of the engine's batch, with no thread hop. The writer thread still commits what other threads
+//   append, and, as a safety net, anything deferred for longer than DeferredSafetyNetMs.
 // - Under `everysec`/`no` a connection writes what is queued (WriteThrough, no fsync) before it sends the
 //   replies of a batch that logged writes, as Redis writes its AOF buffer before replying: a process
 //   crash then loses nothing acknowledged; the writer thread fsyncs once a second and writes the rest.
@@ -60,6 +66,10 @@ public unsafe sealed class AofLog : IDisposable
     const int LazyPeriodMs = 2;
     const int LazyWakeBytes = 1 << 20;
 
+    /// <summary>Under always, an append deferred to the end of an engine batch (see the top of the file) is
+    /// committed by the writer thread if nobody committed it within this time.</summary>
+    const int DeferredSafetyNetMs = 10;
+
     /// <summary>Redis's CONFIG_BGSAVE_RETRY_DELAY-like pause before retrying a failed write.</summary>
     const int RetryDelayMs = 1000;
 
@@ -74,6 +84,9 @@ public unsafe sealed class AofLog : IDisposable
     long _appended;
     int _selectedDb = -1;
     bool _writerWaiting;
+    bool _needWriter;   // under always: queued bytes that nobody else will commit (not deferred)
+    long _deferredLsn;  // under always: the last append deferred to the end of an engine batch
+    [ThreadStatic] static bool t_deferCommit;
     int _spaceWaiters;
     int _flushWaiters;
     long _syncRequest;
@@ -193,12 +206,90 @@ public unsafe sealed class AofLog : IDisposable
     {
         long lsn = _appended + (_len - _lenAtReserve);
         Volatile.Write(ref _appended, lsn);
-        // Wake an idle writer on every append under always, and when a lot is queued. Under everysec/no
-        // the connections write their own entries before replying (WriteThrough), so the writer only
-        // drains what no reply waits for (expiry DELs...) on its 100 ms round: waking it per round cost
-        // a futex wake and a context switch per request (perf/RESULTS.md).
-        if (_writerWaiting && (Policy == FsyncPolicy.Always || _len >= LazyWakeBytes)) Monitor.Pulse(_sync);
+        // Under always, wake an idle writer on every append, except an append whose thread commits at
+        // the end of its engine batch (see the top of the file); and under every policy when a lot is
+        // queued. Under everysec/no the connections write their own entries before replying
+        // (WriteThrough), so the writer only drains what no reply waits for (expiry DELs...) on its
+        // 100 ms round: waking it per round cost a futex wake and a context switch per request
+        // (perf/RESULTS.md).
+        bool always = Policy == FsyncPolicy.Always;
+        if (always && t_deferCommit) Volatile.Write(ref _deferredLsn, lsn);
+        else if (always || _len >= LazyWakeBytes) _needWriter = true;
+        if (_writerWaiting && _needWriter) Monitor.Pulse(_sync);
         return lsn;
+    }
+
+    /// <summary>Set on a socket engine thread while it runs callbacks whose appends it commits itself at
+    /// the end (Commit); unset everywhere else.</summary>
+    public static bool DeferCommitOnThisThread
+    {
+        get => t_deferCommit;
+        set => t_deferCommit = value;
+    }
+
+    /// <summary>Something appended with DeferCommitOnThisThread is not durable yet.</summary>
+    public bool CommitPending => Volatile.Read(ref _deferredLsn) > Volatile.Read(ref _durable);
+
+    /// <summary>Group commit on the calling thread: writes and fsyncs everything queued and sends the
+    /// replies it releases. A rotation or shutdown in progress is left to the writer thread.</summary>
+    public void Commit()
+    {
+        lock (_ioLock)
+        {
+            if (!CommitPending) return;
+            byte* buf;
+            int len;
+            long taken;
+            lock (_sync)
+            {
+                if (_closing || _rotateTo != null || Policy != FsyncPolicy.Always)
+                {
+                    _needWriter = true;
+                    Monitor.PulseAll(_sync);
+                    return;
+                }
+                TakeActive(out buf, out len, out taken);
+            }
+            if (!WriteRound(buf, len, null, -1, taken, syncRequested: true, retry: false)) PutBack(buf, len);
+        }
+    }
+
+    /// <summary>Swaps the active buffer with the spare one and returns what it held (under _sync).</summary>
+    void TakeActive(out byte* buf, out int len, out long lsn)
+    {
+        buf = _active;
+        len = _len;
+        byte* tmp = _active;
+        _active = _spare;
+        _spare = tmp;
+        (_cap, _spareCap) = (_spareCap, _cap);
+        _len = 0;
+        lsn = _appended;
+        _needWriter = false;
+        if (_spaceWaiters > 0) Monitor.PulseAll(_sync);
+    }
+
+    /// <summary>After a failed write: puts the taken bytes back in front of what was appended meanwhile,
+    /// for the writer to retry.</summary>
+    void PutBack(byte* buf, int len)
+    {
+        lock (_sync)
+        {
+            int total = len + _len;
+            if (_spareCap < total)
+            {
+                _spare = (byte*)NativeMemory.Realloc(_spare, (nuint)total);
+                _spareCap = total;
+            }
+            Buffer.MemoryCopy(_active, _spare + len, _spareCap - len, _len);
+            byte* tmp = _active;
+            _active = _spare;
+            _spare = tmp;
+            (_cap, _spareCap) = (_spareCap, _cap);
+            _len = total;
+            _needWriter = true;
+            Monitor.PulseAll(_sync);
+        }
     }
 
     int _lenAtReserve;
@@ -219,6 +310,7 @@ public unsafe sealed class AofLog : IDisposable
                 continue;
             }
             _spaceWaiters++;
+            _needWriter = true;
             if (_writerWaiting) Monitor.Pulse(_sync);
             Monitor.Wait(_sync, 100);
             _spaceWaiters--;
@@ -364,14 +456,20 @@ public unsafe sealed class AofLog : IDisposable
             bool syncNow;
             lock (_sync)
             {
+                bool timedOut = false;
                 while (true)
                 {
-                    if (_len > 0 || _rotateTo != null) break;
+                    // Under always, bytes whose appender commits them itself wait for that (or the
+                    // safety net); everything else is written at once.
+                    if (_len > 0 && (_needWriter || timedOut || Policy != FsyncPolicy.Always)) break;
+                    if (_rotateTo != null) break;
                     if (_closing) break;
                     if (_syncRequest > _durable && _written >= _syncRequest) break;
                     if (Policy == FsyncPolicy.EverySec && _unsynced && SecondsSinceFsync() >= 1) break;
                     _writerWaiting = true;
-                    Monitor.Wait(_sync, IdleRoundMs);
+                    // Under always, deferred appends do not wake the writer: it looks every
+                    // DeferredSafetyNetMs (100 wake-ups a second, only under always).
+                    timedOut = !Monitor.Wait(_sync, Policy == FsyncPolicy.Always ? DeferredSafetyNetMs : IdleRoundMs);
                     _writerWaiting = false;
                 }
                 if (_closing && (_abandon || (_len == 0 && _rotateTo == null && !_unsynced && _syncRequest <= _durable))) break;
@@ -383,24 +481,16 @@ public unsafe sealed class AofLog : IDisposable
                     _writerWaiting = false;
                 }
             }
-            // File writes are serialized with the connections' write-through (everysec/no): the swap and
-            // the write happen under _ioLock (lock order: _ioLock, then _sync).
+            // File writes are serialized with the connections' write-through (everysec/no) and commits
+            // (always): the swap and the write happen under _ioLock (lock order: _ioLock, then _sync).
             Monitor.Enter(_ioLock);
             lock (_sync)
             {
-                buf = _active;
-                len = _len;
-                byte* tmp = _active;
-                _active = _spare;
-                _spare = tmp;
-                (_cap, _spareCap) = (_spareCap, _cap);
-                _len = 0;
-                lsn = _appended;
+                TakeActive(out buf, out len, out lsn);
                 rotateTo = _rotateTo;
                 if (rotateTo != null) rotateAt = _rotateAt;
                 _rotateTo = null;
                 syncNow = _syncRequest > _durable || _closing;
-                if (_spaceWaiters > 0) Monitor.PulseAll(_sync);
             }
             try
             {
@@ -519,36 +609,9 @@ public unsafe sealed class AofLog : IDisposable
             {
                 // Closing, or a rotation pending (an AOF rewrite starting): the writer thread does it.
                 if (_closing || _len == 0 || _rotateTo != null) return;
-                buf = _active;
-                len = _len;
-                byte* tmp = _active;
-                _active = _spare;
-                _spare = tmp;
-                (_cap, _spareCap) = (_spareCap, _cap);
-                _len = 0;
-                taken = _appended;
-                if (_spaceWaiters > 0) Monitor.PulseAll(_sync);
+                TakeActive(out buf, out len, out taken);
             }
-            if (!WriteRound(buf, len, null, -1, taken, syncRequested: false, retry: false, mayFsync: false))
-            {
-                // Put the bytes back in front of what was appended meanwhile; the writer retries.
-                lock (_sync)
-                {
-                    int total = len + _len;
-                    if (_spareCap < total)
-                    {
-                        _spare = (byte*)NativeMemory.Realloc(_spare, (nuint)total);
-                        _spareCap = total;
-                    }
-                    Buffer.MemoryCopy(_active, _spare + len, _spareCap - len, _len);
-                    byte* tmp = _active;
-                    _active = _spare;
-                    _spare = tmp;
-                    (_cap, _spareCap) = (_spareCap, _cap);
-                    _len = total;
-                    Monitor.PulseAll(_sync);
-                }
-            }
+            if (!WriteRound(buf, len, null, -1, taken, syncRequested: false, retry: false, mayFsync: false)) PutBack(buf, len);
         }
     }
 

@@ -381,6 +381,13 @@ public unsafe sealed class PersistenceManager : IKeyEvents, IDisposable
         return aof.WaitDurable(waiter, lsn);
     }
 
+    /// <summary>Under always: something appended by a thread that commits at the end of its engine batch
+    /// is not durable yet (see AofLog, group commit).</summary>
+    public bool CommitPending => _aof is { } aof && aof.CommitPending;
+
+    /// <summary>Group commit on the calling thread (AofLog.Commit).</summary>
+    public void Commit() => _aof?.Commit();
+
     /// <summary>everysec/no: the log is written (not fsynced) up to <paramref name="lsn"/> before the
     /// caller's replies go out, so that a process crash loses no acknowledged write (see AofLog.WriteThrough).</summary>
     public void EnsureWritten(long lsn)

@@ -232,6 +232,36 @@ public sealed class AofTests
     }
 
     [Test]
+    [Category(TestTarget.NativeKvOnly)]
+    public void AlwaysFsync_AClientWhoseBytesWaitUnread_DoesNotHoldBackOthersCommits()
+    {
+        // Under always the epoll thread commits when no connection that is receiving has unread bytes
+        // (server/EngineBatch.cs). A client whose bytes wait unread on purpose must not count: here A
+        // is sent a 32 MB reply it does not read (no receive of ours is pending while that send is),
+        // then sends a PING that stays in its socket. B's writes must still be committed at once, not
+        // by the AOF writer's 10 ms safety net: 1,000 of them take well under a second, 5 s if held back.
+        TestTarget.RequireNativeKv();
+        using var dir = new DataDir();
+        using var server = dir.Start(Always);
+        using var a = server.Connect();
+        using var b = server.Connect();
+        a.Call(Encoding.ASCII.GetBytes("SET"), Encoding.ASCII.GetBytes("big"), new byte[32 << 20]);
+        a.Send(RawClient.Encode("GET", "big"));
+        Thread.Sleep(200);
+        a.Send(RawClient.Encode("PING"));
+        Thread.Sleep(100);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 1000; i++) b.Ok("SET", "k" + S(i), S(i));
+        watch.Stop();
+        Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)),
+            "B's replies waited for the safety net: A's unread bytes held back the commits");
+        // A gets its 32 MB and its PONG in order.
+        var big = a.Read();
+        Assert.That(big.Bytes!.Length, Is.EqualTo(32 << 20));
+        RespAssert.IsSimple(a.Read(), "PONG");
+    }
+
+    [Test]
     public void Scripts_AreLoggedAsOneUnit_AlsoAfterTurningTheAofOnAtRunTime()
     {
         using var dir = new DataDir();
