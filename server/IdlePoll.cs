@@ -122,16 +122,19 @@ public static unsafe partial class IdlePoll
         byte* events = stackalloc byte[16 * MaxEvents];
         var r = s_receiving;
         // A level-triggered set moves the sockets it reported to the end of its ready list, so a
-        // second call sees others.
-        for (int looked = 0; looked < MaxLooked; looked += MaxEvents)
+        // second call sees others. The first call asks for one: while the engine's batch runs, the
+        // first readable socket is nearly always one it will call back for (perf: asking for 8 at once
+        // cost 9% of the server's CPU under appendfsync always).
+        int want = 1;
+        for (int looked = 0; looked < MaxLooked; looked += want, want = MaxEvents)
         {
-            int n = EpollWait(s_epoll, events, MaxEvents, 0);
+            int n = EpollWait(s_epoll, events, want, 0);
             for (int i = 0; i < n; i++)
             {
                 int fd = *(int*)(events + i * s_eventSize + s_dataOffset);
                 if ((uint)fd < (uint)r.Length && Volatile.Read(ref r[fd]) != 0) return true;
             }
-            if (n < MaxEvents) break;
+            if (n < want) break;
         }
         return false;
     }
