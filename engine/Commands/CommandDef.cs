@@ -81,9 +81,16 @@ public unsafe sealed class CommandDef
     /// keep that shard's lock across consecutive such commands (Dispatcher's batch lock).</summary>
     public readonly bool BatchLockable;
 
+    /// <summary>Its cost is bounded by its arguments' size: @fast commands, and the string writes Redis
+    /// does not flag @fast (SET and its forms, MSET). In a batch these may be timed as a group
+    /// (Dispatcher's timing groups).</summary>
+    public readonly bool GroupTimed;
+
     public CommandDef(string name, int arity, CommandFlags flags, int firstKey, int lastKey, int keyStep,
         delegate*<ref CommandContext, void> handler, string group, string summary, string since = "1.0.0", int numKeysIndex = 0)
     {
+        GroupTimed = (flags & (CommandFlags.Blocking | CommandFlags.Admin | CommandFlags.NoScript)) == 0
+            && ((flags & CommandFlags.Fast) != 0 || name is "set" or "setnx" or "setex" or "psetex" or "getset" or "mset" or "msetnx");
         BatchLockable = firstKey > 0 && lastKey == firstKey && numKeysIndex == 0
             && (flags & (CommandFlags.Blocking | CommandFlags.NoScript | CommandFlags.Admin | CommandFlags.PubSub)) == 0
             && group is "string" or "list" or "hash" or "set" or "sortedset";

@@ -469,6 +469,51 @@ public sealed partial class IntrospectionTests : ServerFixture
     }
 
     [Test]
+    public void PipelinedCommands_AreCountedOneByOne_InCommandstatsAndLatencystats()
+    {
+        // NativeKv times a pipeline's SET/GET run as a group (Dispatcher's timing groups): every command
+        // must still be counted and given a latency sample.
+        RespAssert.IsOk(Call("CONFIG", "RESETSTAT"));
+        var pipeline = new List<byte>();
+        for (int i = 0; i < 150; i++) pipeline.AddRange(RawClient.Encode("SET", "p" + Str(i), "v"));
+        for (int i = 0; i < 150; i++) pipeline.AddRange(RawClient.Encode("GET", "p" + Str(i)));
+        pipeline.AddRange(RawClient.Encode("INCR", "n"));
+        Client.Send(pipeline.ToArray());
+        for (int i = 0; i < 150; i++) RespAssert.IsOk(Client.Read());
+        for (int i = 0; i < 150; i++) RespAssert.IsBulk(Client.Read(), "v");
+        RespAssert.IsInteger(Client.Read(), 1);
+        string stats = Call("INFO", "commandstats").Text!;
+        Assert.That(stats, Does.Match(@"cmdstat_set:calls=150,usec=\d+,"));
+        Assert.That(stats, Does.Match(@"cmdstat_get:calls=150,usec=\d+,"));
+        Assert.That(stats, Does.Match(@"cmdstat_incr:calls=1,usec=\d+,"));
+        string latency = Call("INFO", "latencystats").Text!;
+        Assert.That(latency, Does.Match(@"latency_percentiles_usec_set:p50=\d+\.\d{3},"));
+        Assert.That(latency, Does.Match(@"latency_percentiles_usec_get:p50=\d+\.\d{3},"));
+    }
+
+    [Test]
+    public void Slowlog_AtZero_LogsEveryPipelinedCommand()
+    {
+        // With a threshold under 1 ms NativeKv times every command alone, pipelined or not.
+        RespAssert.IsOk(Call("CONFIG", "SET", "slowlog-log-slower-than", "0"));
+        try
+        {
+            RespAssert.IsOk(Call("SLOWLOG", "RESET"));
+            var pipeline = new List<byte>();
+            for (int i = 0; i < 40; i++) pipeline.AddRange(RawClient.Encode("SET", "s" + Str(i), "v"));
+            Client.Send(pipeline.ToArray());
+            for (int i = 0; i < 40; i++) RespAssert.IsOk(Client.Read());
+            var entries = Call("SLOWLOG", "GET", "100").Items!;
+            int sets = entries.Count(e => e.Items![3].AsStrings()[0] == "SET");
+            Assert.That(sets, Is.EqualTo(40));
+        }
+        finally
+        {
+            Call("CONFIG", "SET", "slowlog-log-slower-than", "10000");
+        }
+    }
+
+    [Test]
     public void Info_InstantaneousOpsPerSec_FollowsTraffic()
     {
         TestTarget.RequireNativeKv(); // Redis's 100 ms cron samples the same way; its timing is its own
