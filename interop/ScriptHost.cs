@@ -62,6 +62,10 @@ public sealed class ScriptHost : IScriptHost, IDisposable
     /// scripts (and gate waiters).</summary>
     const int WatchdogPeriodMs = 5;
 
+    /// <summary>While no script runs the watchdog parks; a starting script wakes it. It also looks this
+    /// often anyway.</summary>
+    const int IdleParkMs = 1000;
+
     /// <summary>How long a script may run inline on an epoll thread before it is rolled back and run
     /// again on the thread pool: long enough for nearly every real script (they take microseconds),
     /// short enough that the other connections of that thread wait at most about this long.</summary>
@@ -92,6 +96,8 @@ public sealed class ScriptHost : IScriptHost, IDisposable
             {
                 Thread.Sleep(WatchdogPeriodMs);
                 Compensate();
+                // Nothing to watch: sleep until a script starts (ScriptRegistry.ParkWatchdog).
+                if (_compensation == 0) Server.RunningScripts.ParkWatchdog(IdleParkMs);
             }
         }) { IsBackground = true, Name = "nativekv-lua-watchdog" };
         _watchdog.Start();

@@ -25,6 +25,43 @@ public sealed class ScriptRegistry
     /// <summary>Threads waiting in the script gate for a lock a running script holds.</summary>
     public int GateWaiters;
 
+    // The script watchdog (interop/ScriptHost.cs) parks while no script runs, instead of waking every
+    // 5 ms for nothing: on this 2-core machine those wake-ups preempted the epoll thread ~200 times a
+    // second and showed in redis-benchmark's p99 (perf/RESULTS.md). A script that starts wakes it. The
+    // starter publishes _running with a full fence and then reads _watchdogParked; the watchdog publishes
+    // _watchdogParked with a full fence and then reads every _running: one of them sees the other.
+    int _watchdogParked;
+    readonly object _watchdogGate = new();
+
+    /// <summary>True when some script is running.</summary>
+    public bool AnyRunning
+    {
+        get
+        {
+            foreach (var tx in Volatile.Read(ref _all))
+                if (tx.IsRunning) return true;
+            return false;
+        }
+    }
+
+    /// <summary>Called by a script that starts running (after its running flag is set with a full fence).</summary>
+    internal void NoteScriptStarted()
+    {
+        if (Volatile.Read(ref _watchdogParked) == 0) return;
+        lock (_watchdogGate) Monitor.Pulse(_watchdogGate);
+    }
+
+    /// <summary>The watchdog: waits up to <paramref name="maxMs"/> unless a script is running or starts.</summary>
+    public void ParkWatchdog(int maxMs)
+    {
+        lock (_watchdogGate)
+        {
+            Interlocked.Exchange(ref _watchdogParked, 1);
+            if (!AnyRunning && Volatile.Read(ref GateWaiters) == 0) Monitor.Wait(_watchdogGate, maxMs);
+            Volatile.Write(ref _watchdogParked, 0);
+        }
+    }
+
     /// <summary>Scripts that have been running for at least <paramref name="ms"/> milliseconds.</summary>
     public int RunningLongerThan(long ms)
     {

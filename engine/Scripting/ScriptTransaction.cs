@@ -257,7 +257,8 @@ public sealed unsafe class ScriptTransaction : IDisposable
             ulong h = db.Hash(caller.Arg(firstKey + i));
             _want[Client.Db] |= 1UL << (int)(h >> (64 - Database.ShardBits));
         }
-        _running = 1;
+        Interlocked.Exchange(ref _running, 1);
+        _server.RunningScripts.NoteScriptStarted();
         var acquired = AcquireWanted(out ScriptKind busyKind);
         if (acquired != AcquireResult.Acquired)
         {
@@ -299,7 +300,8 @@ public sealed unsafe class ScriptTransaction : IDisposable
         _recordEffects = false; // the EXEC's writes are logged through the dispatcher, as one WriteScope unit
         _retryRequested = false;
         Volatile.Write(ref _generation, _generation + 1);
-        _running = 1;
+        Interlocked.Exchange(ref _running, 1);
+        _server.RunningScripts.NoteScriptStarted();
         var acquired = AcquireWanted(out busyKind);
         if (acquired != AcquireResult.Acquired)
         {

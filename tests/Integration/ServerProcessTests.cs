@@ -167,6 +167,43 @@ public sealed class ServerProcessTests
 
     [Test]
     [Platform("Linux")]
+    public void IdleServer_NoThreadWakesMoreThanAFewDozenTimesASecond()
+    {
+        // On a 2-core machine every wake-up of a server thread may preempt the epoll thread or the
+        // client. The script watchdog used to wake every 5 ms with no script running (200 a second);
+        // now it parks until a script starts. The busiest idle thread wakes about 33 times a second.
+        using var server = ServerProcess.Start();
+        using var c = server.Connect();
+        RespAssert.IsInteger(c.Call("EVAL", "return 1", "0"), 1); // the scripting engine is up
+        Thread.Sleep(300);
+        static Dictionary<string, long> Switches(int pid)
+        {
+            var result = new Dictionary<string, long>();
+            foreach (var task in Directory.GetDirectories($"/proc/{pid}/task"))
+            {
+                long n = 0;
+                try
+                {
+                    foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                        if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                            n += long.Parse(line[(line.IndexOf(':') + 1)..].Trim(), CultureInfo.InvariantCulture);
+                }
+                catch (IOException) { continue; } // the thread ended
+                result[Path.GetFileName(task)] = n;
+            }
+            return result;
+        }
+        var before = Switches(server.Pid);
+        Thread.Sleep(2000);
+        var after = Switches(server.Pid);
+        var busiest = after.Where(t => before.ContainsKey(t.Key)).Select(t => (Tid: t.Key, Wakes: t.Value - before[t.Key])).MaxBy(t => t.Wakes);
+        Assert.That(busiest.Wakes, Is.LessThan(150), $"thread {busiest.Tid} switched {busiest.Wakes} times in 2 s of idleness");
+        // A script still runs at once after the watchdog parked.
+        RespAssert.IsInteger(c.Call("EVAL", "return 2", "0"), 2);
+    }
+
+    [Test]
+    [Platform("Linux")]
     public void IdlePoll_EndsAsSoonAsAnyClientSendsSomething()
     {
         // A 200 ms poll after every one-command receive: a poll that did not end when another socket got
