@@ -350,12 +350,17 @@ public static unsafe class Dispatcher
     [ThreadStatic] static Keyspace.Shard? t_batchShard;
 
     /// <summary>A connection starts running a batch of commands on this thread.</summary>
-    public static void BeginBatch() => t_inBatch = true;
+    public static void BeginBatch()
+    {
+        t_inBatch = true;
+        Clock.BeginBatch();
+    }
 
     /// <summary>The batch ended (or is suspended): the batch lock, if any, is released.</summary>
     public static void EndBatch()
     {
         t_inBatch = false;
+        Clock.EndBatch();
         if (t_groupCount > 0) CloseTimingGroup();
         ReleaseBatchLock();
     }
