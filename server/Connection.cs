@@ -117,6 +117,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         _recv.Completed += (_, _) =>
         {
             IdlePoll.Receiving(_fd, false);
+            IdlePoll.Owner(_fd, EngineBatch.ThreadId);
             bool batch = EngineBatch.Enter();
             try { OnReceiveCompleted(); }
             finally { EngineBatch.Exit(batch, _server); }

@@ -234,7 +234,19 @@ public unsafe sealed class AofLog : IDisposable
     /// replies it releases. A rotation or shutdown in progress is left to the writer thread.</summary>
     public void Commit()
     {
-        lock (_ioLock)
+        // Another thread is writing (another epoll thread's commit, the writer): rather than wait for it
+        // here, with this thread's connections waiting too, leave the rest to the writer thread (measured
+        // with two epoll threads: blocking here put p99 at 12 ms).
+        if (!Monitor.TryEnter(_ioLock))
+        {
+            lock (_sync)
+            {
+                _needWriter = true;
+                if (_writerWaiting) Monitor.Pulse(_sync);
+            }
+            return;
+        }
+        try
         {
             if (!CommitPending) return;
             byte* buf;
@@ -251,6 +263,10 @@ public unsafe sealed class AofLog : IDisposable
                 TakeActive(out buf, out len, out taken);
             }
             if (!WriteRound(buf, len, null, -1, taken, syncRequested: true, retry: false)) PutBack(buf, len);
+        }
+        finally
+        {
+            Monitor.Exit(_ioLock);
         }
     }
 
