@@ -57,6 +57,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
 
     readonly Socket _socket;
     readonly int _fd;
+    byte _epollThread;   // the epoll thread that runs our receive callbacks (EngineBatch.ThreadId); 0 before one ran
     readonly ServerState _server;
     readonly Listener _listener;
     readonly ClientState _client = new();
@@ -116,8 +117,8 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         _recv = new SocketAsyncEventArgs(unsafeSuppressExecutionContextFlow: true);
         _recv.Completed += (_, _) =>
         {
-            IdlePoll.Receiving(_fd, false);
-            IdlePoll.Owner(_fd, EngineBatch.ThreadId);
+            IdlePoll.Receiving(_fd, 0);
+            _epollThread = EngineBatch.ThreadId;
             bool batch = EngineBatch.Enter();
             try { OnReceiveCompleted(); }
             finally { EngineBatch.Exit(batch, _server); }
@@ -204,14 +205,14 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             if (!EnsureReceiveSpace()) return;
             _recv.SetBuffer(_in.Memory.Slice(_inLen, _in.Capacity - _inLen));
             bool pending;
-            IdlePoll.Receiving(_fd, true);
+            IdlePoll.Receiving(_fd, _epollThread);
             try
             {
                 pending = _socket.ReceiveAsync(_recv);
             }
             catch (Exception e) when (e is ObjectDisposedException or SocketException)
             {
-                IdlePoll.Receiving(_fd, false);
+                IdlePoll.Receiving(_fd, 0);
                 Release();
                 return;
             }
@@ -220,7 +221,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
                 if (onEngine && _lastBatchCommands <= IdlePoll.MaxBatchCommands) IdlePoll.UntilArrival();
                 return;
             }
-            IdlePoll.Receiving(_fd, false);
+            IdlePoll.Receiving(_fd, 0);
             if (handOffInput)
             {
                 ThreadPool.UnsafeQueueUserWorkItem(_offload, preferLocal: false);

@@ -24,7 +24,6 @@ static class EngineBatch
     /// <summary>This epoll thread's number (1..255; threads past the 255th share 255).</summary>
     public static byte ThreadId => t_id != 0 ? t_id : (t_id = (byte)Math.Min(Interlocked.Increment(ref s_lastId), 255));
 
-
     /// <summary>At the start of a socket completion callback; true when this call opened the scope (pass
     /// it to Exit). Without the watched set (not Linux, or it failed) appends wake the writer as before.</summary>
     public static bool Enter()

@@ -41,8 +41,9 @@ public static unsafe partial class IdlePoll
 
     static int s_epoll = -1;
     static long s_pollTicks;         // 0: no polling (the set still serves ReceiverReadable)
-    static byte[] s_receiving = new byte[1024];   // by fd: 1 while a receive of ours is pending on it
-    static byte[] s_owner = new byte[1024];       // by fd: the epoll thread that runs its callbacks (EngineBatch.ThreadId)
+    // By fd: while a receive of ours is pending on it, the epoll thread that will run its callback
+    // (EngineBatch.ThreadId); 0 when none is pending or the thread is not known yet.
+    static byte[] s_receiving = new byte[1024];
     static readonly object s_growLock = new();
     static int s_polling;            // 1 while a thread polls
     static bool s_failed;            // a socket could not be watched: no more polling
@@ -87,18 +88,13 @@ public static unsafe partial class IdlePoll
             {
                 if (fd >= s_receiving.Length)
                 {
-                    int size = Math.Max(fd + 1, s_receiving.Length * 2);
-                    var owners = new byte[size];
-                    s_owner.CopyTo(owners, 0);
-                    Volatile.Write(ref s_owner, owners);
-                    var grown = new byte[size];
+                    var grown = new byte[Math.Max(fd + 1, s_receiving.Length * 2)];
                     s_receiving.CopyTo(grown, 0);
                     Volatile.Write(ref s_receiving, grown);
                 }
             }
         }
-        Receiving(fd, false);
-        Owner(fd, 0);
+        Receiving(fd, 0);
         byte* ev = stackalloc byte[16];
         new Span<byte>(ev, 16).Clear();
         *(uint*)ev = EpollIn | EpollRdHup;
@@ -110,20 +106,13 @@ public static unsafe partial class IdlePoll
         return fd;
     }
 
-    /// <summary>Notes that a receive of ours is pending on <paramref name="fd"/> (the engine will call
-    /// back when bytes arrive), or no longer is.</summary>
-    public static void Receiving(int fd, bool pending)
+    /// <summary>Notes that a receive of ours is pending on <paramref name="fd"/> and that epoll thread
+    /// <paramref name="thread"/> will run its callback when bytes arrive (a socket stays with one engine
+    /// thread), or, with 0, that none is pending.</summary>
+    public static void Receiving(int fd, byte thread)
     {
         var r = s_receiving;
-        if ((uint)fd < (uint)r.Length) Volatile.Write(ref r[fd], pending ? (byte)1 : (byte)0);
-    }
-
-    /// <summary>Notes which epoll thread runs <paramref name="fd"/>'s callbacks (a socket stays with one
-    /// engine thread); 0: not known yet.</summary>
-    public static void Owner(int fd, byte thread)
-    {
-        var o = s_owner;
-        if ((uint)fd < (uint)o.Length && o[fd] != thread) o[fd] = thread;
+        if ((uint)fd < (uint)r.Length) Volatile.Write(ref r[fd], thread);
     }
 
     /// <summary>Has some socket that epoll thread <paramref name="thread"/> serves, with a receive of
@@ -136,7 +125,6 @@ public static unsafe partial class IdlePoll
         if (!Available) return false;
         byte* events = stackalloc byte[16 * MaxEvents];
         var r = s_receiving;
-        var o = s_owner;
         // A level-triggered set moves the sockets it reported to the end of its ready list, so a
         // second call sees others. The first call asks for one: while the engine's batch runs, the
         // first readable socket is nearly always one it will call back for (perf: asking for 8 at once
@@ -148,7 +136,7 @@ public static unsafe partial class IdlePoll
             for (int i = 0; i < n; i++)
             {
                 int fd = *(int*)(events + i * s_eventSize + s_dataOffset);
-                if ((uint)fd < (uint)r.Length && (uint)fd < (uint)o.Length && o[fd] == thread && Volatile.Read(ref r[fd]) != 0) return true;
+                if ((uint)fd < (uint)r.Length && Volatile.Read(ref r[fd]) == thread) return true;
             }
             if (n < want) break;
         }

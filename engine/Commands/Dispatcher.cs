@@ -176,7 +176,8 @@ public static unsafe class Dispatcher
     // timed alone, exactly.
     const int GroupMax = 64;
     const int GroupedMaxBytes = 64 * 1024;
-    public const int PreciseBelowMs = 1;
+    const int PreciseBelowMs = 1;
+    static readonly long s_preciseBelowTicks = PreciseBelowMs * Stopwatch.Frequency / 1000;
     [ThreadStatic] static CommandDef[]? t_group;
     [ThreadStatic] static int t_groupCount;
     [ThreadStatic] static long t_groupStart;
@@ -184,7 +185,7 @@ public static unsafe class Dispatcher
 
     static bool Groupable(ref CommandContext c, CommandDef cmd) =>
         t_inBatch && cmd.GroupTimed && c.RawLength < GroupedMaxBytes && !c.Client.InExec
-        && c.Server.SlowTicks >= PreciseBelowMs * Stopwatch.Frequency / 1000;
+        && c.Server.SlowTicks >= s_preciseBelowTicks;
 
     static void RecordGrouped(ref CommandContext c, CommandDef cmd, long start, long errorsBefore)
     {

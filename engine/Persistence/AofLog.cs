@@ -239,11 +239,7 @@ public unsafe sealed class AofLog : IDisposable
         // with two epoll threads: blocking here put p99 at 12 ms).
         if (!Monitor.TryEnter(_ioLock))
         {
-            lock (_sync)
-            {
-                _needWriter = true;
-                if (_writerWaiting) Monitor.Pulse(_sync);
-            }
+            lock (_sync) WakeWriter();
             return;
         }
         try
@@ -270,15 +266,28 @@ public unsafe sealed class AofLog : IDisposable
         }
     }
 
+    /// <summary>Under _sync: what is queued needs the writer thread (nobody else will write it).</summary>
+    void WakeWriter()
+    {
+        _needWriter = true;
+        if (_writerWaiting) Monitor.Pulse(_sync);
+    }
+
+    /// <summary>Under _sync: the active buffer becomes the spare one and the other way round.</summary>
+    void SwapBuffers()
+    {
+        byte* tmp = _active;
+        _active = _spare;
+        _spare = tmp;
+        (_cap, _spareCap) = (_spareCap, _cap);
+    }
+
     /// <summary>Swaps the active buffer with the spare one and returns what it held (under _sync).</summary>
     void TakeActive(out byte* buf, out int len, out long lsn)
     {
         buf = _active;
         len = _len;
-        byte* tmp = _active;
-        _active = _spare;
-        _spare = tmp;
-        (_cap, _spareCap) = (_spareCap, _cap);
+        SwapBuffers();
         _len = 0;
         lsn = _appended;
         _needWriter = false;
@@ -298,10 +307,7 @@ public unsafe sealed class AofLog : IDisposable
                 _spareCap = total;
             }
             Buffer.MemoryCopy(_active, _spare + len, _spareCap - len, _len);
-            byte* tmp = _active;
-            _active = _spare;
-            _spare = tmp;
-            (_cap, _spareCap) = (_spareCap, _cap);
+            SwapBuffers();
             _len = total;
             _needWriter = true;
             Monitor.PulseAll(_sync);
@@ -326,8 +332,7 @@ public unsafe sealed class AofLog : IDisposable
                 continue;
             }
             _spaceWaiters++;
-            _needWriter = true;
-            if (_writerWaiting) Monitor.Pulse(_sync);
+            WakeWriter();
             Monitor.Wait(_sync, 100);
             _spaceWaiters--;
         }
