@@ -36,7 +36,7 @@ using NativeKv.Engine.PubSub;
 
 namespace NativeKv.Server;
 
-public unsafe sealed class Connection : IThreadPoolWorkItem
+public unsafe sealed class Connection : IThreadPoolWorkItem, IDirectReplySink
 {
     /// <summary>A buffer that held a huge command shrinks back to this once it holds little again.</summary>
     const int ReceiveBufferSize = 16 * 1024;
@@ -141,6 +141,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
         catch (SocketException) { }
         _client.Kill = Kill;
         _client.Reply = _out;
+        if (OperatingSystem.IsLinux()) _out.Direct = this;
         server.Acl.InitClient(_client);
         _offload = new OffloadedReceive(this);
         _client.Resume = () => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
@@ -652,6 +653,40 @@ public unsafe sealed class Connection : IThreadPoolWorkItem
             _sideLen = 0;
             _side.Dispose();
             _side = null;
+        }
+    }
+
+    /// <summary>
+    /// RespWriter.WriteValue: a large value goes to the socket now, from where it lies, with the replies
+    /// buffered before it. Only on this connection's I/O path (no send of ours is in flight then) and only
+    /// when nothing the batch holds back may leave early: no write of this batch waits for the AOF, no
+    /// EXEC is running (its writes are logged when it ends), no out-of-band output shares the socket, and
+    /// CLIENT REPLY is ON. Read-only commands only call WriteValue (a write's reply waits for its log).
+    /// With a normal-class client-output-buffer-limit set, values are buffered as before, so that the limit
+    /// closes a client whose reply exceeds it as Redis does. The socket handle is held so that a
+    /// Kill from another thread cannot close (and the kernel reuse) the descriptor meanwhile.
+    /// </summary>
+    long IDirectReplySink.TrySend(byte* head, int headLength, byte* body, int bodyLength)
+    {
+        if (_client.PendingLsn != 0 || _client.InExec || _push != null || _client.ReplyMode != ReplyMode.On
+            || !OutputLimits.Normal.None || Volatile.Read(ref _closed) != 0)
+            return 0;
+        var handle = _socket.SafeHandle;
+        bool held = false;
+        try
+        {
+            handle.DangerousAddRef(ref held);
+            long sent = GatherSend.Send(_fd, head, headLength, body, bodyLength);
+            if (sent > 0) Interlocked.Add(ref _server.NetOutputBytes, sent);
+            return sent;
+        }
+        catch (ObjectDisposedException)
+        {
+            return 0;
+        }
+        finally
+        {
+            if (held) handle.DangerousRelease();
         }
     }
 

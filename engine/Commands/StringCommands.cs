@@ -22,7 +22,7 @@ public static unsafe class StringCommands
             Entry* e = KeyAccess.LookupRead(shard, key, h, c.NowMs);
             if (e == null) c.Reply.WriteNull();
             else if (e->Type != ValueType.String) c.Reply.WriteError(Errors.WrongType);
-            else c.Reply.WriteBulk(Entry.Value(e));
+            else c.Reply.WriteValue(Entry.Value(e));
         }
     }
 
@@ -292,7 +292,7 @@ public static unsafe class StringCommands
             var shard = db.ShardFor(key, out uint h);
             Entry* e = KeyAccess.LookupRead(shard, key, h, c.NowMs);
             if (e == null || e->Type != ValueType.String) c.Reply.WriteNull();
-            else c.Reply.WriteBulk(Entry.Value(e));
+            else c.Reply.WriteValue(Entry.Value(e));
         }
     }
 

@@ -33,7 +33,21 @@ public unsafe sealed class RespWriter : IDisposable
     public NativeBuffer Buffer => _buf;
     public ReadOnlySpan<byte> Written => new(_p, _len);
 
-    public void Clear() => _len = 0;
+    public void Clear()
+    {
+        _len = 0;
+        _deferredOpen = 0;
+    }
+
+    /// <summary>Where a large value can go to the socket at once (the connection sets it; null elsewhere:
+    /// scripts, the AOF loader, blocked-client completers).</summary>
+    public IDirectReplySink? Direct;
+
+    /// <summary>Values from this size on are offered to <see cref="Direct"/> instead of being copied.</summary>
+    public const int DirectMinBytes = 64 * 1024;
+
+    // Deferred slots not yet filled: a position into the buffer is held, so nothing may be sent.
+    int _deferredOpen;
 
     /// <summary>Shrinks a buffer that grew for one huge reply back to the default.</summary>
     public void TrimIfLarge()
@@ -147,6 +161,60 @@ public unsafe sealed class RespWriter : IDisposable
         s.CopyTo(new Span<byte>(_p + _len, s.Length));
         _len += s.Length;
         WriteCrLf();
+    }
+
+    /// <summary>
+    /// A bulk reply for a value that may be large (GET and its kin). From <see cref="DirectMinBytes"/> on,
+    /// the buffered replies, the header, the value and its CRLF go to the socket in one gather send straight
+    /// from the caller's memory (the arena: the caller holds the shard lock), so a 1 MB GET is not first
+    /// copied into this buffer. What the socket does not take now is buffered as usual.
+    /// </summary>
+    public void WriteValue(ReadOnlySpan<byte> s)
+    {
+        if (s.Length < DirectMinBytes || Direct == null || _deferredOpen != 0)
+        {
+            WriteBulk(s);
+            return;
+        }
+        Ensure(Numbers.MaxInt64Chars + 3);
+        _p[_len++] = (byte)'$';
+        _len += Numbers.FormatInt64(s.Length, new Span<byte>(_p + _len, Numbers.MaxInt64Chars));
+        WriteCrLf();
+        int head = _len;
+        long sent;
+        fixed (byte* body = s) sent = Direct.TrySend(_p, head, body, s.Length);
+        if (sent <= 0)
+        {
+            Ensure(s.Length + 2);
+            s.CopyTo(new Span<byte>(_p + _len, s.Length));
+            _len += s.Length;
+            WriteCrLf();
+            return;
+        }
+        if (sent < head)
+        {
+            // Part of the earlier replies or the header went: keep the rest at the front, then the value.
+            int left = head - (int)sent;
+            System.Buffer.MemoryCopy(_p + sent, _p, _cap, left);
+            _len = left;
+            Ensure(s.Length + 2);
+            s.CopyTo(new Span<byte>(_p + _len, s.Length));
+            _len += s.Length;
+            WriteCrLf();
+            return;
+        }
+        _len = 0;
+        long bodySent = sent - head;
+        if (bodySent < s.Length)
+        {
+            var rest = s[(int)bodySent..];
+            Ensure(rest.Length + 2);
+            rest.CopyTo(new Span<byte>(_p, rest.Length));
+            _len = rest.Length;
+            WriteCrLf();
+        }
+        else if (bodySent == s.Length) WriteCrLf();
+        else if (bodySent == s.Length + 1) _p[_len++] = (byte)'\n';
     }
 
     /// <summary>Writes a bulk header for <paramref name="length"/> bytes and returns the space for them
@@ -272,6 +340,7 @@ public unsafe sealed class RespWriter : IDisposable
         Ensure(DeferredHeaderRoom);
         int at = _len;
         _len += DeferredHeaderRoom;
+        _deferredOpen++;
         return at;
     }
 
@@ -314,10 +383,20 @@ public unsafe sealed class RespWriter : IDisposable
             System.Buffer.MemoryCopy(_p + tailStart, dst + bytes.Length, tail, tail);
         bytes.CopyTo(new Span<byte>(dst, bytes.Length));
         _len += delta;
+        if (_deferredOpen > 0) _deferredOpen--;
     }
 
     /// <summary>Drops everything written after <paramref name="length"/> (used to undo a partial reply).</summary>
     public void Truncate(int length) => _len = length;
 
     public void Dispose() => _buf.Dispose();
+}
+
+/// <summary>A connection's socket, offered large replies to send at once (see RespWriter.WriteValue).</summary>
+public unsafe interface IDirectReplySink
+{
+    /// <summary>Sends <paramref name="head"/> (buffered replies and the bulk header), <paramref name="body"/>
+    /// and a CRLF in one non-blocking send when the connection may send now; returns how many of those bytes
+    /// the socket took (0 when it may not send or took nothing).</summary>
+    long TrySend(byte* head, int headLength, byte* body, int bodyLength);
 }

@@ -283,6 +283,77 @@ public class MemoryTests
         Assert.That(RespAssert.IsAnyInteger(c.Call("MEMORY", "USAGE", "big")), Is.LessThan(100));
     }
 
+    /// <summary>
+    /// GET and MGET hand values of 64 KiB and more to the socket from where they lie, together with the
+    /// replies buffered before them (RespWriter.WriteValue). Every path of that must keep the stream exact:
+    /// the socket takes all, part (a client that is not reading yet) or nothing; the value sits between
+    /// small replies; CLIENT REPLY OFF drops it; EXEC's reply holds it.
+    /// </summary>
+    [Test]
+    public void LargeValuesSentFromWhereTheyLieKeepEveryReplyExactAndInOrder()
+    {
+        using var server = Start();
+        using var c = server.Connect();
+        c.ReadTimeout = TimeSpan.FromSeconds(30);
+        int[] sizes = [64 * 1024 - 1, 64 * 1024, 200_000, 1024 * 1024, 3 * 1024 * 1024];
+        var values = new byte[sizes.Length][];
+        for (int k = 0; k < sizes.Length; k++)
+        {
+            values[k] = new byte[sizes[k]];
+            new Random(k).NextBytes(values[k]);
+            RespAssert.IsOk(c.Call(Encoding.ASCII.GetBytes("SET"), Encoding.ASCII.GetBytes($"big:{k}"), values[k]));
+        }
+        RespAssert.IsOk(c.Call("SET", "small", "s"));
+        long outBefore = InfoLong(c, "stats", "total_net_output_bytes");
+
+        // 100 rounds in one write (175 MB of replies), read only after a pause: the socket buffer fills, so
+        // later values find it full or take part of it.
+        const int Rounds = 100;
+        var pipe = new MemoryStream();
+        for (int i = 0; i < Rounds; i++)
+        {
+            pipe.Write(RawClient.Encode("PING"));
+            pipe.Write(RawClient.Encode("GET", $"big:{i % sizes.Length}"));
+            pipe.Write(RawClient.Encode("GET", "small"));
+            pipe.Write(RawClient.Encode("MGET", $"big:{(i + 2) % sizes.Length}", "small", "missing"));
+            pipe.Write(RawClient.Encode("ECHO", i.ToString(CultureInfo.InvariantCulture)));
+        }
+        c.Send(pipe.ToArray());
+        Thread.Sleep(500);
+        long expectedBytes = 0;
+        for (int i = 0; i < Rounds; i++)
+        {
+            Assert.That(c.Read().Text, Is.EqualTo("PONG"), $"round {i}");
+            var v = c.Read();
+            Assert.That(Same(v, values[i % sizes.Length]), Is.True, $"round {i}: GET big:{i % sizes.Length}");
+            RespAssert.IsBulk(c.Read(), "s");
+            var m = c.Read();
+            Assert.That(m.Items, Has.Length.EqualTo(3), $"round {i}: MGET");
+            Assert.That(Same(m.Items![0], values[(i + 2) % sizes.Length]), Is.True, $"round {i}: MGET big");
+            RespAssert.IsBulk(m.Items[1], "s");
+            Assert.That(m.Items[2].IsNull, Is.True);
+            RespAssert.IsBulk(c.Read(), i.ToString(CultureInfo.InvariantCulture));
+            expectedBytes += sizes[i % sizes.Length] + sizes[(i + 2) % sizes.Length];
+        }
+        Assert.That(InfoLong(c, "stats", "total_net_output_bytes") - outBefore, Is.GreaterThan(expectedBytes), "bytes sent in place are counted");
+
+        // CLIENT REPLY OFF drops the value; EXEC's array holds it in place.
+        c.Send(RawClient.Encode("CLIENT", "REPLY", "OFF"));
+        c.Send(RawClient.Encode("GET", "big:3"));
+        c.Send(RawClient.Encode("CLIENT", "REPLY", "ON"));
+        RespAssert.IsOk(c.Read());
+        RespAssert.IsOk(c.Call("MULTI"));
+        Assert.That(c.Call("GET", "big:4").Text, Is.EqualTo("QUEUED"));
+        Assert.That(c.Call("SET", "after", "1").Text, Is.EqualTo("QUEUED"));
+        var exec = c.Call("EXEC");
+        Assert.That(exec.Items, Has.Length.EqualTo(2));
+        Assert.That(Same(exec.Items![0], values[4]), Is.True, "EXEC's GET");
+        RespAssert.IsOk(exec.Items[1]);
+        Assert.That(c.Call("PING").Text, Is.EqualTo("PONG"));
+
+        static bool Same(RespValue r, byte[] expected) => r.Bytes != null && r.Bytes.AsSpan().SequenceEqual(expected);
+    }
+
     [Test]
     public void ScanReturnsEveryKeyPresentThroughoutWhileOthersWriteAndRehash()
     {
