@@ -344,7 +344,20 @@ public unsafe sealed class Connection : IThreadPoolWorkItem, IDirectReplySink
                 p.EnsureWritten(lsn);                                  // everysec/no: written first
             }
         }
+        // Pipelined batches only: for a single request the extra readiness check cost more than the
+        // wake-ups it saved (measured, perf/RESULTS.md).
+        if (_out.Length > 0 && _lastBatchCommands > IdlePoll.MaxBatchCommands && EngineBatch.ShouldDefer())
+        {
+            EngineBatch.Defer(this);   // sent where the engine's batch ends (SendDeferred)
+            return false;
+        }
         return SendBatch();
+    }
+
+    /// <summary>EngineBatch: sends replies that were left for the end of the engine's batch, then receives.</summary>
+    public void SendDeferred()
+    {
+        if (SendBatch()) ReceiveLoop();
     }
 
     /// <summary>Sends the batch's replies (with the out-of-band output queued meanwhile); true when the
