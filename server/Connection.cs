@@ -344,9 +344,12 @@ public unsafe sealed class Connection : IThreadPoolWorkItem, IDirectReplySink
                 p.EnsureWritten(lsn);                                  // everysec/no: written first
             }
         }
-        // Pipelined batches only: for a single request the extra readiness check cost more than the
-        // wake-ups it saved (measured, perf/RESULTS.md).
-        if (_out.Length > 0 && _lastBatchCommands > IdlePoll.MaxBatchCommands && EngineBatch.ShouldDefer())
+        // Pipelined batches with small replies only: for a single request the extra readiness check cost
+        // more than the wake-ups it saved, and large replies (-P 16 LRANGE_300: 50 KB a batch) are better
+        // sent at once, so that the client parses them while the others are served (measured,
+        // perf/RESULTS.md).
+        if (_out.Length is > 0 and <= EngineBatch.MaxDeferredReplyBytes && _lastBatchCommands > IdlePoll.MaxBatchCommands
+            && EngineBatch.ShouldDefer())
         {
             EngineBatch.Defer(this);   // sent where the engine's batch ends (SendDeferred)
             return false;

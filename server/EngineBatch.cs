@@ -33,6 +33,9 @@ static class EngineBatch
     [ThreadStatic] static Connection?[]? t_pending;
     [ThreadStatic] static int t_pendingCount;
 
+    /// <summary>A batch's replies up to this size may wait for the end of the engine's batch.</summary>
+    public const int MaxDeferredReplyBytes = 16 * 1024;
+
     /// <summary>Connections whose replies one epoll thread holds at most; past it, replies go at once.</summary>
     const int MaxPending = 1024;
 
