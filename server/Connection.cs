@@ -206,7 +206,7 @@ public unsafe sealed class Connection : IThreadPoolWorkItem, IDirectReplySink
             if (!EnsureReceiveSpace()) return;
             _recv.SetBuffer(_in.Memory.Slice(_inLen, _in.Capacity - _inLen));
             bool pending;
-            IdlePoll.Receiving(_fd, _epollThread);
+            IdlePoll.Receiving(_fd, EngineBatch.ReceiveMark(_epollThread));
             try
             {
                 pending = _socket.ReceiveAsync(_recv);

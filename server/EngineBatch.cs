@@ -39,8 +39,26 @@ static class EngineBatch
     /// <summary>Connections whose replies one epoll thread holds at most; past it, replies go at once.</summary>
     const int MaxPending = 1024;
 
-    /// <summary>This epoll thread's number (1..255; threads past the 255th share 255).</summary>
-    public static byte ThreadId => t_id != 0 ? t_id : (t_id = (byte)Math.Min(Interlocked.Increment(ref s_lastId), 255));
+    /// <summary>This epoll thread's number (1..127; threads past the 127th share 127).</summary>
+    public static byte ThreadId => t_id != 0 ? t_id : (t_id = (byte)Math.Min(Interlocked.Increment(ref s_lastId), 127));
+
+    /// <summary>
+    /// How a receive about to be issued is marked in IdlePoll's table: with the engine thread that will
+    /// run its callback, or, when another thread issues it (a resumed client on the pool, the AOF writer
+    /// sending released replies), with that number plus <see cref="ForeignMark"/>: such a thread may find
+    /// the bytes already there and go on itself, so the engine thread must not hold replies back waiting
+    /// for that callback. Its AOF commit still counts it (the writer thread is the safety net there, and
+    /// it keeps the groups large).
+    /// </summary>
+    public static byte ReceiveMark(byte engineThread) =>
+        engineThread == 0 ? (byte)0 : t_scope && t_id == engineThread ? engineThread : (byte)(engineThread | ForeignMark);
+
+    public const byte ForeignMark = 0x80;
+
+    // Replies wait for the end of the engine's batch only when callbacks run on the engine's own
+    // threads (Program.cs sets inline completions unless the environment says otherwise): on pool
+    // threads a socket's next callback may come to another thread.
+    static readonly bool s_inlineCompletions = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1";
 
     /// <summary>At the start of a socket completion callback; true when this call opened the scope (pass
     /// it to Exit). Without the watched set (not Linux, or it failed) appends wake the writer as before
@@ -63,8 +81,8 @@ static class EngineBatch
     /// </summary>
     public static bool ShouldDefer()
     {
-        if (!t_scope || t_flushing || t_pendingCount >= MaxPending) return false;
-        bool readable = IdlePoll.ReceiverReadable(ThreadId);
+        if (!t_scope || t_flushing || t_pendingCount >= MaxPending || !s_inlineCompletions) return false;
+        bool readable = IdlePoll.ReceiverReadable(ThreadId, foreignToo: false);
         t_readable = readable ? (sbyte)1 : (sbyte)0;
         return readable;
     }
@@ -87,13 +105,23 @@ static class EngineBatch
         // for the AOF, to the writer thread's safety net).
         for (int round = 0; round < 4; round++)
         {
-            bool commit = p is { CommitPending: true };
-            if (!commit && t_pendingCount == 0) break;
-            bool readable = t_readable >= 0 ? t_readable == 1 : IdlePoll.ReceiverReadable(ThreadId);
-            t_readable = -1;
-            if (readable) break;
-            if (commit) p!.Commit();
-            if (t_pendingCount > 0) FlushSends();
+            bool progressed = false;
+            if (p is { CommitPending: true } && !IdlePoll.ReceiverReadable(ThreadId, foreignToo: true))
+            {
+                p.Commit();
+                progressed = true;
+            }
+            if (t_pendingCount > 0)
+            {
+                bool readable = t_readable >= 0 ? t_readable == 1 : IdlePoll.ReceiverReadable(ThreadId, foreignToo: false);
+                t_readable = -1;
+                if (!readable)
+                {
+                    FlushSends();
+                    progressed = true;
+                }
+            }
+            if (!progressed) break;
         }
         AofLog.DeferCommitOnThisThread = false;
         t_scope = false;

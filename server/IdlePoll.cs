@@ -119,8 +119,10 @@ public static unsafe partial class IdlePoll
     /// ours pending, unread bytes? Then that thread will run its callback soon: its current batch of
     /// requests is not over. Sockets whose bytes are left unread on purpose (a client waiting for its
     /// replies, blocked or paused), and other threads' sockets, do not count (with several epoll
-    /// threads, some socket somewhere is nearly always readable). False when the set is not available.</summary>
-    public static bool ReceiverReadable(byte thread)
+    /// threads, some socket somewhere is nearly always readable). With <paramref name="foreignToo"/>,
+    /// receives another thread issued for it count too (EngineBatch.ReceiveMark). False when the set is
+    /// not available.</summary>
+    public static bool ReceiverReadable(byte thread, bool foreignToo)
     {
         if (!Available) return false;
         byte* events = stackalloc byte[16 * MaxEvents];
@@ -136,7 +138,11 @@ public static unsafe partial class IdlePoll
             for (int i = 0; i < n; i++)
             {
                 int fd = *(int*)(events + i * s_eventSize + s_dataOffset);
-                if ((uint)fd < (uint)r.Length && Volatile.Read(ref r[fd]) == thread) return true;
+                if ((uint)fd < (uint)r.Length)
+                {
+                    byte mark = Volatile.Read(ref r[fd]);
+                    if (mark == thread || (foreignToo && mark == (thread | EngineBatch.ForeignMark))) return true;
+                }
             }
             if (n < want) break;
         }
