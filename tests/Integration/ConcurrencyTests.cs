@@ -106,6 +106,66 @@ public sealed class ConcurrencyTests : ServerFixture
     }
 
     [Test]
+    public void PipelinedReplies_HeldToTheBatchEnd_ReachEveryClientWhileBlockedClientsResumeElsewhere()
+    {
+        // Pipelined replies wait for the end of the epoll thread's batch while other clients of that thread
+        // have requests waiting (EngineBatch). Clients woken from BLPOP resume on the thread pool and find
+        // their next request already there: such a receive must not count as one the epoll thread waits
+        // for, or the held replies wait for a callback that never comes (all pipelining clients then wait
+        // for them). Every read has a 5 s limit.
+        const int Pipeliners = 6, Rounds = 300, Depth = 16, Sleepers = 3, Wakes = 150;
+        int woken = 0;
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        var sleepers = Enumerable.Range(0, Sleepers).Select(i => new Thread(() =>
+        {
+            try { Sleep(i); }
+            catch (Exception e) { failures.Enqueue(e); }
+        }) { IsBackground = true }).ToList();
+        void Sleep(int i)
+        {
+            using var c = NewClient();
+            c.ReadTimeout = TimeSpan.FromSeconds(5);
+            for (int k = 0; k < Wakes; k++)
+            {
+                c.Send(RawClient.Encode("BLPOP", "q" + S(i), "0"));
+                Thread.Sleep(1);
+                c.Send(RawClient.Encode("INCR", "sleeper" + S(i)));   // arrives while blocked
+                Assert.That(c.Read().AsStrings(), Is.EqualTo(new[] { "q" + S(i), S(k) }));
+                RespAssert.IsInteger(c.Read(), k + 1);
+                Interlocked.Increment(ref woken);
+            }
+        }
+        sleepers.ForEach(t => t.Start());
+        RunTogether(Pipeliners, w =>
+        {
+            using var c = NewClient();
+            c.ReadTimeout = TimeSpan.FromSeconds(5);
+            var batch = Enumerable.Range(0, Depth).SelectMany(_ => RawClient.Encode("INCR", "p" + S(w))).ToArray();
+            int pushed = 0;
+            for (int r = 0; r < Rounds; r++)
+            {
+                c.Send(batch);
+                for (int i = 0; i < Depth; i++) RespAssert.IsInteger(c.Read(), (long)r * Depth + i + 1);
+                // The first pipeliner also wakes the sleepers, one LPUSH each per few rounds.
+                if (w == 0 && r % 2 == 0 && pushed < Wakes)
+                {
+                    for (int i = 0; i < Sleepers; i++) c.Send(RawClient.Encode("RPUSH", "q" + S(i), S(pushed)));
+                    for (int i = 0; i < Sleepers; i++) c.Read();
+                    pushed++;
+                }
+            }
+            while (w == 0 && pushed < Wakes)
+            {
+                for (int i = 0; i < Sleepers; i++) RespAssert.IsAnyInteger(c.Call("RPUSH", "q" + S(i), S(pushed)));
+                pushed++;
+            }
+        }, TimeSpan.FromSeconds(60));
+        foreach (var t in sleepers) Assert.That(t.Join(TimeSpan.FromSeconds(30)), Is.True, "sleepers finished");
+        Assert.That(failures, Is.Empty);
+        Assert.That(woken, Is.EqualTo(Sleepers * Wakes));
+    }
+
+    [Test]
     public void ParallelClients_OnDistinctKeys_ReadTheirOwnWrites()
     {
         RunTogether(8, w =>
