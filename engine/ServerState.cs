@@ -110,6 +110,7 @@ public sealed class ServerState : IDisposable
         Keyspace.Shard.LfuEnabled = EvictionPolicy is Keyspace.EvictionPolicy.AllKeysLfu or Keyspace.EvictionPolicy.VolatileLfu;
         Keyspace.Shard.LruOrderKept = MaxMemory > 0 && EvictionPolicy is Keyspace.EvictionPolicy.AllKeysLru or Keyspace.EvictionPolicy.VolatileLru;
         Acl.ApplyRequirePass(Config.RequirePass);
+        Memory.PagePool.HugePages = Config.ArenaHugePages;
         long slow = Config.SlowlogLogSlowerThan < 0 ? long.MaxValue : Config.SlowlogLogSlowerThan * System.Diagnostics.Stopwatch.Frequency / 1_000_000;
         long latency = Config.LatencyMonitorThreshold <= 0 ? long.MaxValue : Config.LatencyMonitorThreshold * System.Diagnostics.Stopwatch.Frequency / 1000;
         SlowTicks = Math.Min(slow, latency);

@@ -73,6 +73,9 @@ public sealed class ServerConfig
     /// <summary>NativeKv's own: microseconds an epoll thread polls for the next request, after a receive of
     /// one command, before it sleeps (server/IdlePoll.cs; Linux); 0 turns polling off.</summary>
     public int IdlePollUs = 50;
+
+    /// <summary>NativeKv's own: arena chunks are advised MADV_HUGEPAGE (engine/Memory/PagePool.cs; Linux).</summary>
+    public bool ArenaHugePages = true;
     public string ConfigFile = "";
 
     /// <summary>List node bound: negative = bytes (-1 4 KiB ... -5 64 KiB), positive = elements per node.</summary>
@@ -163,6 +166,7 @@ public sealed class ServerConfig
         new("hash-max-ziplist-value", true, c => Str(c.HashMaxListpackValue), (c, a) => c.HashMaxListpackValue = Long(a, 0, long.MaxValue)),
         new("sched-policy", false, c => c.SchedPolicy, (c, a) => c.SchedPolicy = Enum(a, "normal", "batch")),
         new("idle-poll-us", false, c => c.IdlePollUs.ToString(CultureInfo.InvariantCulture), (c, a) => c.IdlePollUs = Int(a, 0, 1_000_000)),
+        new("arena-huge-pages", true, c => YesNo(c.ArenaHugePages), (c, a) => c.ArenaHugePages = Bool(a)),
         new("io-threads", false, c => c.IoThreads.ToString(CultureInfo.InvariantCulture), (c, a) => c.IoThreads = Int(a, 1, 128)),
         new("set-max-intset-entries", true, c => c.SetMaxIntsetEntries.ToString(CultureInfo.InvariantCulture), (c, a) => c.SetMaxIntsetEntries = Long(a, 0, long.MaxValue)),
         new("zset-max-listpack-entries", true, c => c.ZsetMaxListpackEntries.ToString(CultureInfo.InvariantCulture), (c, a) => c.ZsetMaxListpackEntries = Long(a, 0, long.MaxValue)),

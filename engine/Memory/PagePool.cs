@@ -43,6 +43,9 @@ public static unsafe class PagePool
     [DllImport("libc", EntryPoint = "madvise", SetLastError = true)]
     static extern int Madvise(nint addr, nuint length, int advice);
 
+    /// <summary>Option `arena-huge-pages`: chunks mapped from now on are advised MADV_HUGEPAGE.</summary>
+    public static volatile bool HugePages = true;
+
     /// <summary>Bytes mapped from the OS for pages (chunks), used or free.</summary>
     public static long MappedBytes;
 
@@ -122,8 +125,11 @@ public static unsafe class PagePool
         // miss the TLB on nearly every node otherwise (perf/RESULTS.md: -P 16 ZADD on 100,000 members
         // +15-20%, server CPU -15%). No fork here, so Redis's reason to disable THP (copy-on-write of
         // huge pages while a child saves) does not apply.
-        Madvise(aligned, ChunkSize, MadvHugePage);
-        HugeChunks.Add(aligned);
+        if (HugePages)
+        {
+            Madvise(aligned, ChunkSize, MadvHugePage);
+            HugeChunks.Add(aligned);
+        }
         Interlocked.Add(ref MappedBytes, ChunkSize);
         FreeInChunk[aligned] = PagesPerChunk;
         // Pages 1..n go to the free list (cold: never touched); page 0 is returned.

@@ -233,6 +233,30 @@ public class MemoryTests
         Assert.That(RespAssert.IsAnyInteger(c.Call("MEMORY", "USAGE", "key:0000042")), Is.EqualTo(56 + 4));
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public void ArenaHugePages_BackTheKeyspaceWhenOnAndNotWhenOff(bool on)
+    {
+        // With transparent huge pages in madvise mode (Debian's default), only memory advised
+        // MADV_HUGEPAGE gets them: with arena-huge-pages no, nothing in the process does.
+        const string ThpMode = "/sys/kernel/mm/transparent_hugepage/enabled";
+        if (!File.Exists(ThpMode) || !File.ReadAllText(ThpMode).Contains("[madvise]"))
+            Assert.Ignore("transparent huge pages are not in madvise mode on this machine");
+        using var server = Start("--arena-huge-pages", on ? "yes" : "no");
+        using var c = server.Connect();
+        Assert.That(c.Call("CONFIG", "GET", "arena-huge-pages").Items![1].Text, Is.EqualTo(on ? "yes" : "no"));
+        var value = Value(1000, 7);
+        for (int b = 0; b < 4; b++)
+            Assert.That(Pipeline(c, Enumerable.Range(b * 10_000, 10_000).Select(i => new[] { "SET", $"key:{i:D7}", value })), Is.Empty);
+        long hugeKb = 0;
+        foreach (var line in File.ReadAllLines($"/proc/{server.Pid}/smaps_rollup"))
+            if (line.StartsWith("AnonHugePages:", StringComparison.Ordinal))
+                hugeKb = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+        if (on) Assert.That(hugeKb, Is.GreaterThanOrEqualTo(2048), "40 MB of values on huge pages");
+        else Assert.That(hugeKb, Is.EqualTo(0));
+        for (int i = 0; i < 1000; i += 97) RespAssert.IsBulk(c.Call("GET", $"key:{i:D7}"), value);
+    }
+
     [TestCase(65_534)]
     [TestCase(65_535)]
     [TestCase(100_000)]
