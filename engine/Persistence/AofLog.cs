@@ -554,9 +554,11 @@ public unsafe sealed class AofLog : IDisposable
                 {
                     WriteAll(buf, rotateAt);
                     if (Policy != FsyncPolicy.No) FileSync.DataSync(_file);
+                    FileSync.ReleaseReserve(_file);
                     _file.Dispose();
                     _file = rotateTo;
                     Volatile.Write(ref _fileOffset, 0);
+                    _reservedEnd = 0;
                     _unsynced = false;
                     rotateTo = null;
                     buf += rotateAt;
@@ -636,9 +638,20 @@ public unsafe sealed class AofLog : IDisposable
         }
     }
 
+    /// <summary>Bytes reserved ahead of the write offset at a time (FileSync.Reserve).</summary>
+    const long ReserveBytes = 16L * 1024 * 1024;
+
+    long _reservedEnd;      // the current file's blocks are reserved up to here
+    bool _reserveFailed;    // the file system does not support it: stop trying
+
     void WriteAll(byte* p, int len)
     {
         if (len == 0) return;
+        if (_fileOffset + len > _reservedEnd && !_reserveFailed)
+        {
+            if (FileSync.Reserve(_file, _fileOffset, Math.Max(ReserveBytes, len))) _reservedEnd = _fileOffset + Math.Max(ReserveBytes, len);
+            else _reserveFailed = true;
+        }
         // pwrite at our own offset: a retried write after a failure overwrites a partial one.
         RandomAccess.Write(_file, new ReadOnlySpan<byte>(p, len), _fileOffset);
         Volatile.Write(ref _fileOffset, _fileOffset + len);
@@ -656,6 +669,7 @@ public unsafe sealed class AofLog : IDisposable
             Monitor.PulseAll(_sync);
         }
         _writer.Join();
+        if (!_abandon) FileSync.ReleaseReserve(_file);
         _file.Dispose();
         _rotateTo?.Dispose();
         NativeMemory.Free(_active);
