@@ -6,9 +6,10 @@
 // executed and its reply appended to one native send buffer, which goes out in a single send: pipelining
 // falls out of this. Two exceptions: a pipelined batch's replies may wait for the end of the engine's batch
 // (EngineBatch: the client is woken once for many connections), and a GET of 64 KiB or more goes to the
-// socket at once from the arena, with the replies before it (TrySend). Incomplete commands stay at the start of the receive buffer; the parser resumes where
-// it stopped, and for a large bulk the buffer is sized once to what the command needs, so a 512 MB value
-// is received straight into place without repeated copying.
+// socket at once from the arena, with the replies before it (TrySend). Incomplete commands stay at the
+// start of the receive buffer; the parser resumes where it stopped, and for a large bulk the buffer is
+// sized once to what the command needs, so a 512 MB value is received straight into place without
+// repeated copying.
 //
 // Durability (appendfsync always): a batch that logged writes keeps its replies until the AOF is fsynced
 // up to the batch's last log entry. The connection registers with the AOF writer and returns; no thread

@@ -35,7 +35,9 @@ public static unsafe partial class IdlePoll
     const int MaxEvents = 8;
     const int MaxLooked = 64;
 
-    // struct epoll_event: { uint32 events; uint64 data; }, packed (12 bytes) on x86-64, 16 elsewhere.
+    // struct epoll_event: { uint32 events; uint64 data; }, packed (12 bytes) on x86-64, 16 elsewhere;
+    // buffers are sized for the larger.
+    const int MaxEventSize = 16;
     static readonly int s_eventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
     static readonly int s_dataOffset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
 
@@ -95,8 +97,8 @@ public static unsafe partial class IdlePoll
             }
         }
         Receiving(fd, 0);
-        byte* ev = stackalloc byte[16];
-        new Span<byte>(ev, 16).Clear();
+        byte* ev = stackalloc byte[MaxEventSize];
+        new Span<byte>(ev, MaxEventSize).Clear();
         *(uint*)ev = EpollIn | EpollRdHup;
         *(int*)(ev + s_dataOffset) = fd;
         // A socket left out (fs.epoll.max_user_watches reached) would not end a poll when its request
@@ -125,7 +127,7 @@ public static unsafe partial class IdlePoll
     public static bool ReceiverReadable(byte thread, bool foreignToo)
     {
         if (!Available) return false;
-        byte* events = stackalloc byte[16 * MaxEvents];
+        byte* events = stackalloc byte[MaxEventSize * MaxEvents];
         var r = s_receiving;
         // A level-triggered set moves the sockets it reported to the end of its ready list, so a
         // second call sees others. The first call asks for one: while the engine's batch runs, the
@@ -155,7 +157,7 @@ public static unsafe partial class IdlePoll
     public static void UntilArrival()
     {
         if (s_pollTicks == 0 || !Available || Interlocked.CompareExchange(ref s_polling, 1, 0) != 0) return;
-        byte* events = stackalloc byte[16 * MaxEvents];
+        byte* events = stackalloc byte[MaxEventSize];
         long end = Stopwatch.GetTimestamp() + s_pollTicks;
         do
         {

@@ -649,7 +649,8 @@ public unsafe sealed class AofLog : IDisposable
         if (len == 0) return;
         if (_fileOffset + len > _reservedEnd && !_reserveFailed)
         {
-            if (FileSync.Reserve(_file, _fileOffset, Math.Max(ReserveBytes, len))) _reservedEnd = _fileOffset + Math.Max(ReserveBytes, len);
+            long reserve = Math.Max(ReserveBytes, len);
+            if (FileSync.Reserve(_file, _fileOffset, reserve)) _reservedEnd = _fileOffset + reserve;
             else _reserveFailed = true;
         }
         // pwrite at our own offset: a retried write after a failure overwrites a partial one.

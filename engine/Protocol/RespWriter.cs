@@ -151,13 +151,32 @@ public unsafe sealed class RespWriter : IDisposable
 
     public void WriteInteger(long n) => WritePrefixedNumber((byte)':', n);
 
+    /// <summary>"$length\r\n"; the caller has ensured room for it (BulkHeaderRoom).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void WriteBulkHeader(int length)
+    {
+        _p[_len++] = (byte)'$';
+        _len += Numbers.FormatInt64(length, new Span<byte>(_p + _len, Numbers.MaxInt64Chars));
+        WriteCrLf();
+    }
+
+    const int BulkHeaderRoom = Numbers.MaxInt64Chars + 3;
+
+    /// <summary>Appends <paramref name="bytes"/> and a CRLF.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void WriteWithCrLf(ReadOnlySpan<byte> bytes)
+    {
+        Ensure(bytes.Length + 2);
+        bytes.CopyTo(new Span<byte>(_p + _len, bytes.Length));
+        _len += bytes.Length;
+        WriteCrLf();
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void WriteBulk(ReadOnlySpan<byte> s)
     {
-        Ensure(s.Length + Numbers.MaxInt64Chars + 5);
-        _p[_len++] = (byte)'$';
-        _len += Numbers.FormatInt64(s.Length, new Span<byte>(_p + _len, Numbers.MaxInt64Chars));
-        WriteCrLf();
+        Ensure(s.Length + BulkHeaderRoom + 2);
+        WriteBulkHeader(s.Length);
         s.CopyTo(new Span<byte>(_p + _len, s.Length));
         _len += s.Length;
         WriteCrLf();
@@ -176,43 +195,26 @@ public unsafe sealed class RespWriter : IDisposable
             WriteBulk(s);
             return;
         }
-        Ensure(Numbers.MaxInt64Chars + 3);
-        _p[_len++] = (byte)'$';
-        _len += Numbers.FormatInt64(s.Length, new Span<byte>(_p + _len, Numbers.MaxInt64Chars));
-        WriteCrLf();
+        Ensure(BulkHeaderRoom);
+        WriteBulkHeader(s.Length);
         int head = _len;
         long sent;
         fixed (byte* body = s) sent = Direct.TrySend(_p, head, body, s.Length);
-        if (sent <= 0)
-        {
-            Ensure(s.Length + 2);
-            s.CopyTo(new Span<byte>(_p + _len, s.Length));
-            _len += s.Length;
-            WriteCrLf();
-            return;
-        }
         if (sent < head)
         {
-            // Part of the earlier replies or the header went: keep the rest at the front, then the value.
-            int left = head - (int)sent;
-            System.Buffer.MemoryCopy(_p + sent, _p, _cap, left);
-            _len = left;
-            Ensure(s.Length + 2);
-            s.CopyTo(new Span<byte>(_p + _len, s.Length));
-            _len += s.Length;
-            WriteCrLf();
+            // None or part of the earlier replies and the header went: keep the rest at the front, then
+            // the value.
+            if (sent > 0)
+            {
+                _len = head - (int)sent;
+                System.Buffer.MemoryCopy(_p + sent, _p, _cap, _len);
+            }
+            WriteWithCrLf(s);
             return;
         }
         _len = 0;
         long bodySent = sent - head;
-        if (bodySent < s.Length)
-        {
-            var rest = s[(int)bodySent..];
-            Ensure(rest.Length + 2);
-            rest.CopyTo(new Span<byte>(_p, rest.Length));
-            _len = rest.Length;
-            WriteCrLf();
-        }
+        if (bodySent < s.Length) WriteWithCrLf(s[(int)bodySent..]);
         else if (bodySent == s.Length) WriteCrLf();
         else if (bodySent == s.Length + 1) _p[_len++] = (byte)'\n';
     }
@@ -221,10 +223,8 @@ public unsafe sealed class RespWriter : IDisposable
     /// (the caller fills it); the trailing CRLF is written too.</summary>
     public Span<byte> WriteBulkInPlace(int length)
     {
-        Ensure(length + Numbers.MaxInt64Chars + 5);
-        _p[_len++] = (byte)'$';
-        _len += Numbers.FormatInt64(length, new Span<byte>(_p + _len, Numbers.MaxInt64Chars));
-        WriteCrLf();
+        Ensure(length + BulkHeaderRoom + 2);
+        WriteBulkHeader(length);
         var span = new Span<byte>(_p + _len, length);
         _len += length;
         WriteCrLf();
