@@ -240,11 +240,13 @@ public class MemoryTests
         // With transparent huge pages in madvise mode (Debian's default), only memory advised
         // MADV_HUGEPAGE gets them: with arena-huge-pages no, nothing in the process does.
         const string ThpMode = "/sys/kernel/mm/transparent_hugepage/enabled";
-        if (!File.Exists(ThpMode) || !File.ReadAllText(ThpMode).Contains("[madvise]"))
-            Assert.Ignore("transparent huge pages are not in madvise mode on this machine");
         using var server = Start("--arena-huge-pages", on ? "yes" : "no");
         using var c = server.Connect();
         Assert.That(c.Call("CONFIG", "GET", "arena-huge-pages").Items![1].Text, Is.EqualTo(on ? "yes" : "no"));
+        RespAssert.IsError(c.Call("CONFIG", "SET", "arena-huge-pages", "maybe"),
+            "ERR CONFIG SET failed (possibly related to argument 'arena-huge-pages') - argument must be 'yes' or 'no'");
+        if (!File.Exists(ThpMode) || !File.ReadAllText(ThpMode).Contains("[madvise]"))
+            Assert.Ignore("transparent huge pages are not in madvise mode on this machine");
         var value = Value(1000, 7);
         for (int b = 0; b < 4; b++)
             Assert.That(Pipeline(c, Enumerable.Range(b * 10_000, 10_000).Select(i => new[] { "SET", $"key:{i:D7}", value })), Is.Empty);
