@@ -31,6 +31,7 @@
 // of this (_push != null).
 using System.Net.Sockets;
 using NativeKv.Engine;
+using NativeKv.Engine.Keyspace;
 using NativeKv.Engine.Commands;
 using NativeKv.Engine.Memory;
 using NativeKv.Engine.Persistence;
@@ -446,6 +447,25 @@ public unsafe sealed class Connection : IThreadPoolWorkItem, IDirectReplySink
         }
     }
 
+    /// <summary>KeyPrefetch for the commands from <paramref name="pos"/> on; returns where the next pass
+    /// starts. After a pass that found one key over and over, the next batches skip it.</summary>
+    int PrefetchKeys(int pos, long maxBulk)
+    {
+        if (_prefetchPause > 0)
+        {
+            _prefetchPause--;
+            return _inLen;
+        }
+        int n = KeyPrefetch.Commands(_server.Store.Databases[_client.Db], _in.Pointer + pos, _inLen - pos, maxBulk, out bool useless);
+        if (!useless) return pos + Math.Max(1, n);
+        _prefetchPause = PrefetchPauseBatches;
+        return _inLen;
+    }
+
+    /// <summary>Batches that skip KeyPrefetch after a pass found a single key over and over.</summary>
+    const int PrefetchPauseBatches = 16;
+    int _prefetchPause;
+
     bool ProcessCommands(int pos)
     {
         long commands = 0;
@@ -460,9 +480,12 @@ public unsafe sealed class Connection : IThreadPoolWorkItem, IDirectReplySink
         Dispatcher.BeginBatch();
         try
         {
+            int prefetched = 0;   // input offset up to which the commands' keys were prefetched
             while (pos < _inLen)
             {
                 byte* start = _in.Pointer + pos;
+                // Pipelined: before running the next commands, start loading their keys (KeyPrefetch).
+                if (commands > 0 && pos >= prefetched && KeyPrefetch.Enabled) prefetched = PrefetchKeys(pos, maxBulk);
                 var st = _parser.Parse(start, _inLen - pos, _args, maxBulk, !_client.Authenticated, out int consumed);
                 if (st == ParseStatus.Incomplete) break;
                 if (st == ParseStatus.Error)

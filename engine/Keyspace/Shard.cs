@@ -11,6 +11,7 @@
 // whole scan across any number of resizes.
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using NativeKv.Engine.Memory;
 
 namespace NativeKv.Engine.Keyspace;
@@ -204,6 +205,34 @@ public unsafe sealed class Shard
             h = e->Next;
         }
         return null;
+    }
+
+    /// <summary>Starts loading the bucket a key hashes to into the cache (KeyPrefetch, first pass). No lock:
+    /// the table may be replaced meanwhile, and a prefetch of a stale address is harmless (it never faults).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PrefetchBucket(uint hash)
+    {
+        uint* t = _t0;
+        if (t != null) Sse.Prefetch0(t + (hash & (_size0 - 1)));
+    }
+
+    /// <summary>Starts loading the first entry of a key's bucket (KeyPrefetch, second pass): it reads the
+    /// bucket, so it takes the lock, and only if it is free (never waits, so lock order does not matter).</summary>
+    public void PrefetchEntry(uint hash)
+    {
+        if (!Lock.TryEnter()) return;
+        uint* t = _t0;
+        if (t != null)
+        {
+            uint h = t[hash & (_size0 - 1)];
+            if (h != 0)
+            {
+                byte* e = (byte*)At(h);
+                Sse.Prefetch0(e);
+                Sse.Prefetch0(e + 63);   // an entry of up to 64 bytes may straddle two cache lines
+            }
+        }
+        Lock.Exit();
     }
 
     /// <summary>Finds a live key: an expired one is deleted on the spot (lazy expiry) and reported missing.</summary>

@@ -31,6 +31,53 @@ public sealed class ProtocolTests : ServerFixture
     // ---- pipelining ----
 
     [Test]
+    public void Pipeline_KeysReadAheadAcrossDatabasesHotKeysAndASplitCommand_RepliesAreExact()
+    {
+        // One write with what the server's look-ahead (KeyPrefetch) guesses at: distinct keys, a SELECT in
+        // the middle (the guesses after it are for the wrong database), inline commands, a run on one hot
+        // key (which pauses the look-ahead), then distinct keys again; the last command arrives in two parts.
+        var request = new MemoryStream();
+        var expected = new List<Action<RespValue>>();
+        for (int i = 0; i < 100; i++)
+        {
+            request.Write(RawClient.Encode("SET", "pf:" + i, "v" + i));
+            expected.Add(r => RespAssert.IsOk(r));
+        }
+        request.Write(RawClient.Encode("SELECT", "3"));
+        expected.Add(r => RespAssert.IsOk(r));
+        for (int i = 0; i < 50; i++)
+        {
+            request.Write(Encoding.ASCII.GetBytes($"GET pf:{i}\r\n"));
+            expected.Add(r => RespAssert.IsNil(r));
+        }
+        for (int i = 0; i < 60; i++)
+        {
+            int n = i + 1;
+            request.Write(RawClient.Encode("RPUSH", "pf:hot", "x"));
+            expected.Add(r => RespAssert.IsInteger(r, n));
+        }
+        request.Write(RawClient.Encode("SELECT", "0"));
+        expected.Add(r => RespAssert.IsOk(r));
+        for (int i = 99; i >= 0; i--)
+        {
+            string v = "v" + i;
+            request.Write(RawClient.Encode("GET", "pf:" + i));
+            expected.Add(r => RespAssert.IsBulk(r, v));
+        }
+        byte[] bytes = request.ToArray();
+        byte[] last = RawClient.Encode("APPEND", "pf:0", "-tail");
+        Client.Send(bytes.Concat(last.Take(last.Length / 2)).ToArray());
+        foreach (var check in expected) check(Client.Read());
+        Thread.Sleep(50);
+        Client.Send(last.Skip(last.Length / 2).ToArray());
+        RespAssert.IsInteger(Client.Read(), "v0-tail".Length);
+        RespAssert.IsBulk(Client.Call("GET", "pf:0"), "v0-tail");
+        Client.Ok("SELECT", "3");
+        RespAssert.IsInteger(Client.Call("LLEN", "pf:hot"), 60);
+        RespAssert.IsInteger(Client.Call("DBSIZE"), 1);
+    }
+
+    [Test]
     public void Pipeline_TenThousandCommandsInOneWrite_AllRepliesArriveInOrder()
     {
         const int Count = 10_000;

@@ -354,4 +354,92 @@ public unsafe class KeyspaceTests
         var b = new Database(0, 2);
         Assert.That(a.Hash("same"u8), Is.Not.EqualTo(b.Hash("same"u8)));
     }
+
+    // ---- KeyPrefetch: looks ahead at a pipelined batch without changing anything ----
+
+    static byte[] Resp(params string[] args)
+    {
+        var sb = new StringBuilder($"*{args.Length}\r\n");
+        foreach (var a in args) sb.Append($"${a.Length}\r\n{a}\r\n");
+        return Encoding.ASCII.GetBytes(sb.ToString());
+    }
+
+    static int Prefetch(Database db, byte[] input, out bool useless)
+    {
+        fixed (byte* p = input) return KeyPrefetch.Commands(db, p, input.Length, 512L << 20, out useless);
+    }
+
+    [Test]
+    public void KeyPrefetch_CoversOneWindowOfCompleteCommands_AndStopsAtAnIncompleteOne()
+    {
+        var db = new Database(0, 7);
+        for (int i = 0; i < 100; i++) Put(db.ShardFor(db.Hash(K(i))), db, K(i), "v");
+        var commands = Enumerable.Range(0, KeyPrefetch.Window + 4).Select(i => Resp("GET", "key:" + i)).ToArray();
+        var all = commands.SelectMany(c => c).ToArray();
+        int window = commands.Take(KeyPrefetch.Window).Sum(c => c.Length);
+        Assert.That(Prefetch(db, all, out bool useless), Is.EqualTo(window));
+        Assert.That(useless, Is.False, "distinct keys");
+
+        // Two complete commands, then one cut short: only the two count.
+        var cut = commands[0].Concat(commands[1]).Concat(commands[2].Take(commands[2].Length - 1)).ToArray();
+        Assert.That(Prefetch(db, cut, out _), Is.EqualTo(commands[0].Length + commands[1].Length));
+        Assert.That(Prefetch(db, commands[0].Take(5).ToArray(), out _), Is.EqualTo(0));
+
+        // Inline commands and commands without a key argument are stepped over like the others.
+        var mixed = Encoding.ASCII.GetBytes("GET key:1\r\nPING\r\n").Concat(Resp("GET", "key:2")).ToArray();
+        Assert.That(Prefetch(db, mixed, out useless), Is.EqualTo(mixed.Length));
+        Assert.That(useless, Is.False);
+
+        // Nothing changed: every key still there, with its value.
+        for (int i = 0; i < 100; i++)
+        {
+            var s = db.ShardFor(db.Hash(K(i)));
+            Entry* e = s.Find(K(i), (uint)db.Hash(K(i)));
+            Assert.That(e != null && Encoding.ASCII.GetString(Entry.Value(e)) == "v", $"key {i}");
+        }
+    }
+
+    [Test]
+    public void KeyPrefetch_ReportsOneHotKeyAsUseless()
+    {
+        var db = new Database(0, 7);
+        var hot = Enumerable.Range(0, 8).SelectMany(i => Resp("LPUSH", "mylist", "x" + i)).ToArray();
+        Prefetch(db, hot, out bool useless);
+        Assert.That(useless, Is.True, "the same key eight times");
+        var two = Enumerable.Range(0, 8).SelectMany(i => Resp("LPUSH", i % 2 == 0 ? "a" : "b", "x")).ToArray();
+        Prefetch(db, two, out useless);
+        Assert.That(useless, Is.False, "two keys in turn");
+        Prefetch(db, Enumerable.Range(0, 8).SelectMany(_ => Resp("PING")).ToArray(), out useless);
+        Assert.That(useless, Is.True, "no keys at all");
+    }
+
+    [Test]
+    public void KeyPrefetch_NeverWaitsForAShardLockAnotherThreadHolds()
+    {
+        var db = new Database(0, 7);
+        for (int i = 0; i < 100; i++) Put(db.ShardFor(db.Hash(K(i))), db, K(i), "v");
+        var input = Enumerable.Range(0, 8).SelectMany(i => Resp("GET", "key:" + i)).ToArray();
+        using var held = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var holder = new Thread(() =>
+        {
+            db.LockAll();
+            held.Set();
+            release.Wait();
+            db.UnlockAll();
+        });
+        holder.Start();
+        held.Wait();
+        try
+        {
+            var run = Task.Run(() => Prefetch(db, input, out _));
+            Assert.That(run.Wait(TimeSpan.FromSeconds(5)), Is.True, "prefetching waited for a lock");
+            Assert.That(run.Result, Is.EqualTo(input.Length));
+        }
+        finally
+        {
+            release.Set();
+            holder.Join();
+        }
+    }
 }
