@@ -30,6 +30,7 @@ static class EngineBatch
     [ThreadStatic] static bool t_scope;        // inside a callback's Enter/Exit
     [ThreadStatic] static bool t_flushing;     // sending the deferred replies (no deferral then)
     [ThreadStatic] static sbyte t_readable;    // this callback's last ReceiverReadable answer; -1: not asked
+    [ThreadStatic] static bool t_idle;         // a check in this callback found no request waiting
     [ThreadStatic] static Connection?[]? t_pending;
     [ThreadStatic] static int t_pendingCount;
 
@@ -84,6 +85,7 @@ static class EngineBatch
         if (!t_scope || t_flushing || t_pendingCount >= MaxPending || !s_inlineCompletions) return false;
         bool readable = IdlePoll.ReceiverReadable(ThreadId, foreignToo: false);
         t_readable = readable ? (sbyte)1 : (sbyte)0;
+        if (!readable) t_idle = true;
         return readable;
     }
 
@@ -119,12 +121,22 @@ static class EngineBatch
                 {
                     FlushSends();
                     progressed = true;
+                    t_idle = true;
                 }
             }
             if (!progressed) break;
         }
         AofLog.DeferCommitOnThisThread = false;
         t_scope = false;
+        // This thread has no request waiting: watch for the next one before going back to sleep in the
+        // engine's epoll_wait (IdlePoll), as after a single request. A client that sends to a sleeping
+        // thread pays for waking it; at -P 16 PING that wake-up was 15% of redis-benchmark's samples
+        // (Redis 11%), and the server slept 9,462 times in 125,000 batches against 726 with this poll.
+        if (t_idle)
+        {
+            t_idle = false;
+            IdlePoll.UntilArrival();
+        }
     }
 
     static void FlushSends()

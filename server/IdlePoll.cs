@@ -1,6 +1,7 @@
 // Idle polling (option `idle-poll-us`, NativeKv's own; Linux): after an epoll thread has answered a
-// one-command receive and no socket has anything left to read, it watches for the next request for up
-// to that many microseconds before it goes back to sleep in the socket engine's epoll_wait.
+// one-command receive, or sent the replies of pipelined batches held to the end of its batch
+// (EngineBatch), and no socket has anything left to read, it watches for the next request for up to that
+// many microseconds before it goes back to sleep in the socket engine's epoll_wait.
 //
 // Why: when a request reaches a server thread that sleeps in epoll_wait, the kernel wakes the thread
 // inside the sender's send(), and the client pays for it (the wake-up, often an inter-processor
@@ -15,8 +16,8 @@
 // when the engine's batch is done, the poll waits for the next arrival, and the engine then finds it
 // ready without sleeping. A socket whose bytes are left unread on purpose (a blocked or paused client)
 // only makes every poll end at once. One thread polls at a time, so polling never takes more than one
-// core from the clients; and only after a one-command receive: a pipelining client keeps the thread
-// busy anyway, and there the extra epoll calls cost more than they save (measured: -P 16 lost 10%).
+// core from the clients. Not after each pipelined receive (the extra epoll calls cost more than they
+// saved: -P 16 lost 10%), only where the engine's batch ends, which EngineBatch knows already.
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
@@ -74,8 +75,8 @@ public static unsafe partial class IdlePoll
     /// <summary>The watched set works: ReceiverReadable answers truly.</summary>
     public static bool Available => s_epoll >= 0 && !Volatile.Read(ref s_failed);
 
-    /// <summary>Polling follows only a receive of at most this many commands: a pipelining client keeps
-    /// the thread busy anyway, and there the extra epoll calls cost more than they save (measured).</summary>
+    /// <summary>A receive of at most this many commands is followed by a poll at once; pipelined ones poll
+    /// where the engine's batch ends (EngineBatch.Exit), not after each receive (measured).</summary>
     public const int MaxBatchCommands = 1;
 
     /// <summary>Adds a new connection's socket to the watched set (closing the socket removes it); returns
