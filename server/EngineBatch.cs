@@ -67,6 +67,7 @@ static class EngineBatch
     public static bool Enter()
     {
         if (t_scope || !IdlePoll.Available) return false;
+        IdlePoll.Woke();
         t_scope = true;
         t_readable = -1;
         AofLog.DeferCommitOnThisThread = true;

@@ -152,6 +152,36 @@ public static unsafe partial class IdlePoll
         return false;
     }
 
+    // The poll's length adapts per thread, as the kernel's halt-polling does (cpuidle-haltpoll, KVM's
+    // halt_poll_ns): idle-poll-us is the longest; a poll that ran out is followed by a sleep, and the next
+    // callback measures how long the thread slept. A sleep shorter than the longest poll means a longer
+    // poll would have caught the request: the window doubles. A longer sleep means the traffic is sparse
+    // and the poll was spent for nothing: the window halves. Why: on this VM a thread that sleeps is woken
+    // slowly (the guest does not halt-poll: guest_halt_poll_ns is 0), and a fixed 50 µs window ran out
+    // for 3-5% of requests under redis-benchmark, which then took 0.5-0.6 ms instead of 0.2-0.3
+    // (perf/RESULTS.md); a fixed 200 µs window would spend up to 20% of a core at 1,000 sparse requests
+    // a second.
+    [ThreadStatic] static long t_window;     // this thread's poll length in ticks; 0: not set yet
+    [ThreadStatic] static long t_sleptAt;    // when this thread's last poll ran out; 0: it did not
+
+    /// <summary>Shortest poll the window shrinks to (a sleep right after a request is still avoided when
+    /// the next one is already on its way).</summary>
+    static readonly long s_minTicks = Stopwatch.Frequency / 200_000;   // 5 µs
+
+    /// <summary>The next poll length after a sleep of <paramref name="slept"/> ticks (see above).</summary>
+    public static long NextWindow(long window, long slept, long max, long min) =>
+        slept <= max ? Math.Min(window * 2, max) : Math.Max(window / 2, Math.Min(min, max));
+
+    /// <summary>At the start of a callback on an epoll thread: if the thread slept after a poll ran
+    /// out, adapts its window to how long it slept.</summary>
+    public static void Woke()
+    {
+        long slept = t_sleptAt;
+        if (slept == 0) return;
+        t_sleptAt = 0;
+        t_window = NextWindow(t_window, Stopwatch.GetTimestamp() - slept, s_pollTicks, s_minTicks);
+    }
+
     /// <summary>On an epoll thread after a receive: waits (polling, without sleeping) until some watched
     /// socket has bytes to read or the poll time is over. Returns at once if another thread is polling
     /// or a socket already has bytes.</summary>
@@ -159,12 +189,19 @@ public static unsafe partial class IdlePoll
     {
         if (s_pollTicks == 0 || !Available || Interlocked.CompareExchange(ref s_polling, 1, 0) != 0) return;
         byte* events = stackalloc byte[MaxEventSize];
-        long end = Stopwatch.GetTimestamp() + s_pollTicks;
+        long window = t_window != 0 ? t_window : t_window = s_pollTicks;
+        long now = Stopwatch.GetTimestamp(), end = now + window;
+        bool arrived = false;
         do
         {
-            if (EpollWait(s_epoll, events, 1, 0) != 0) break;
+            if (EpollWait(s_epoll, events, 1, 0) != 0)
+            {
+                arrived = true;
+                break;
+            }
         }
-        while (Stopwatch.GetTimestamp() < end);
+        while ((now = Stopwatch.GetTimestamp()) < end);
+        t_sleptAt = arrived ? 0 : now;
         Volatile.Write(ref s_polling, 0);
     }
 }

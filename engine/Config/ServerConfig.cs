@@ -72,7 +72,7 @@ public sealed class ServerConfig
 
     /// <summary>NativeKv's own: microseconds an epoll thread polls for the next request, after a receive of
     /// one command, before it sleeps (server/IdlePoll.cs; Linux); 0 turns polling off.</summary>
-    public int IdlePollUs = 50;
+    public int IdlePollUs = 200;
 
     /// <summary>NativeKv's own: arena chunks are advised MADV_HUGEPAGE (engine/Memory/PagePool.cs; Linux).</summary>
     public bool ArenaHugePages = true;

@@ -231,11 +231,37 @@ public sealed class ServerProcessTests
     }
 
     [Test]
+    [Platform("Linux")]
+    public void IdlePoll_SparseRequests_ShrinkThePollInsteadOfSpinningAfterEach()
+    {
+        // Polls of up to 5 ms, and a client that sends one request every 25 ms: a fixed window would
+        // spin 5 ms after each of the 80 requests (400 ms of CPU in 2 s). The window halves after every
+        // sleep longer than 5 ms, down to a few microseconds, so the server stays nearly idle.
+        using var server = ServerProcess.Start(new ServerOptions { ExtraArgs = ["--idle-poll-us", "5000", "--io-threads", "1"] });
+        using var c = server.Connect();
+        RespAssert.IsSimple(c.Call("PING"), "PONG");
+        static long CpuMs(int pid)
+        {
+            var fields = File.ReadAllText($"/proc/{pid}/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            // utime and stime: fields 14 and 15 of /proc/PID/stat, 12 and 13 after the ") ".
+            return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * 10;
+        }
+        long before = CpuMs(server.Pid);
+        for (int i = 0; i < 80; i++)
+        {
+            Assert.That(c.Call("INCR", "n").Text, Is.EqualTo(S(i + 1)));
+            Thread.Sleep(25);
+        }
+        long used = CpuMs(server.Pid) - before;
+        Assert.That(used, Is.LessThan(150), $"{used} ms of server CPU for 80 requests 25 ms apart");
+    }
+
+    [Test]
     public void IdlePoll_DefaultAndOff()
     {
         using (var server = ServerProcess.Start())
         using (var client = server.Connect())
-            Assert.That(ConfigGet(client, "idle-poll-us")["idle-poll-us"], Is.EqualTo("50"));
+            Assert.That(ConfigGet(client, "idle-poll-us")["idle-poll-us"], Is.EqualTo("200"));
         using (var server = ServerProcess.Start(new ServerOptions { ExtraArgs = ["--idle-poll-us", "0"] }))
         using (var client = server.Connect())
         {
