@@ -169,7 +169,7 @@ public static unsafe partial class IdlePoll
     static readonly long s_minTicks = Stopwatch.Frequency / 200_000;   // 5 µs
 
     /// <summary>The next poll length after a sleep of <paramref name="slept"/> ticks (see above).</summary>
-    public static long NextWindow(long window, long slept, long max, long min) =>
+    static long NextWindow(long window, long slept, long max, long min) =>
         slept <= max ? Math.Min(window * 2, max) : Math.Max(window / 2, Math.Min(min, max));
 
     /// <summary>At the start of a callback on an epoll thread: if the thread slept after a poll ran
@@ -191,17 +191,12 @@ public static unsafe partial class IdlePoll
         byte* events = stackalloc byte[MaxEventSize];
         long window = t_window != 0 ? t_window : t_window = s_pollTicks;
         long now = Stopwatch.GetTimestamp(), end = now + window;
-        bool arrived = false;
         do
         {
-            if (EpollWait(s_epoll, events, 1, 0) != 0)
-            {
-                arrived = true;
-                break;
-            }
+            if (EpollWait(s_epoll, events, 1, 0) != 0) break;
         }
         while ((now = Stopwatch.GetTimestamp()) < end);
-        t_sleptAt = arrived ? 0 : now;
+        t_sleptAt = now >= end ? now : 0;   // ran out (the thread sleeps next), or a request arrived
         Volatile.Write(ref s_polling, 0);
     }
 }

@@ -70,8 +70,9 @@ public sealed class ServerConfig
     /// <summary>NativeKv's own: the Linux scheduling policy of the server's threads (server/ThreadPolicy.cs).</summary>
     public string SchedPolicy = "normal";
 
-    /// <summary>NativeKv's own: microseconds an epoll thread polls for the next request, after a receive of
-    /// one command, before it sleeps (server/IdlePoll.cs; Linux); 0 turns polling off.</summary>
+    /// <summary>NativeKv's own: the longest an epoll thread polls for the next request before it sleeps,
+    /// in microseconds, after a one-command receive or where a batch of pipelined ones ends; each thread
+    /// adapts its window up to this (server/IdlePoll.cs; Linux). 0 turns polling off.</summary>
     public int IdlePollUs = 200;
 
     /// <summary>NativeKv's own: arena chunks are advised MADV_HUGEPAGE (engine/Memory/PagePool.cs; Linux).</summary>
