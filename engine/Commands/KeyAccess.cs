@@ -98,6 +98,34 @@ public ref struct ShardSet
         return _db.Shards[index];
     }
 
+    /// <summary>Keys whose buckets and entries <see cref="EnterKeys"/> prefetches (the first ones; more
+    /// loads in flight would evict each other before use).</summary>
+    const int PrefetchKeys = 32;
+
+    /// <summary>
+    /// Adds the shards of the keys c.Arg(first), c.Arg(first + step), ... and enters them all. Meanwhile
+    /// the keys' buckets, then (locks held) their first entries, start loading into the cache, so that
+    /// the command's cache misses overlap instead of adding up, one key after another (KeyPrefetch does
+    /// the same across a pipeline's commands, but sees only each command's first key).
+    /// </summary>
+    public unsafe void EnterKeys(ref CommandContext c, int first, int step)
+    {
+        ulong* hashes = stackalloc ulong[PrefetchKeys];
+        bool prefetch = KeyPrefetch.Enabled;
+        int n = 0;
+        for (int i = first; i < c.Argc; i += step)
+        {
+            ulong h = _db.Hash(c.Arg(i));
+            int index = (int)(h >> (64 - Database.ShardBits));
+            _mask |= 1UL << index;
+            if (n == PrefetchKeys || !prefetch) continue;
+            _db.Shards[index].PrefetchBucket((uint)h);
+            hashes[n++] = h;
+        }
+        EnterAll();
+        for (int k = 0; k < n; k++) _db.ShardFor(hashes[k]).PrefetchEntryHeld((uint)hashes[k]);
+    }
+
     public void EnterAll()
     {
         // Inside a write command: the dispatcher's scope must hold these shards too (it may have to

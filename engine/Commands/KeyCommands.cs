@@ -14,8 +14,7 @@ public static unsafe class KeyCommands
     {
         var db = c.Db;
         using var set = new ShardSet(db);
-        for (int i = 1; i < c.Argc; i++) set.Add(c.Arg(i), out _);
-        set.EnterAll();
+        set.EnterKeys(ref c, 1, 1);
         long deleted = 0;
         for (int i = 1; i < c.Argc; i++)
         {

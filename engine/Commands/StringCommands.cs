@@ -283,8 +283,7 @@ public static unsafe class StringCommands
     {
         var db = c.Db;
         using var set = new ShardSet(db);
-        for (int i = 1; i < c.Argc; i++) set.Add(c.Arg(i), out _);
-        set.EnterAll();
+        set.EnterKeys(ref c, 1, 1);
         c.Reply.WriteArrayHeader(c.Argc - 1);
         for (int i = 1; i < c.Argc; i++)
         {
@@ -311,8 +310,7 @@ public static unsafe class StringCommands
         }
         var db = c.Db;
         using var set = new ShardSet(db);
-        for (int i = 1; i < c.Argc; i += 2) set.Add(c.Arg(i), out _);
-        set.EnterAll();
+        set.EnterKeys(ref c, 1, 2);
         if (nx)
         {
             for (int i = 1; i < c.Argc; i += 2)

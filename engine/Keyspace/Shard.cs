@@ -216,6 +216,20 @@ public unsafe sealed class Shard
         if (t != null) Sse.Prefetch0(t + (hash & (_size0 - 1)));
     }
 
+    /// <summary>Starts loading the first entry of a key's bucket; the caller holds the lock (a multi-key
+    /// command, after it has prefetched the buckets of all its keys).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PrefetchEntryHeld(uint hash)
+    {
+        uint* t = _t0;
+        if (t == null) return;   // no table before the shard's first key
+        uint h = t[hash & (_size0 - 1)];
+        if (h == 0) return;
+        byte* e = (byte*)At(h);
+        Sse.Prefetch0(e);
+        Sse.Prefetch0(e + 63);
+    }
+
     /// <summary>Starts loading the first entry of a key's bucket (KeyPrefetch, second pass): it reads the
     /// bucket, so it takes the lock, and only if it is free (never waits, so lock order does not matter).</summary>
     public void PrefetchEntry(uint hash)

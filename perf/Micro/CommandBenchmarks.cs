@@ -225,3 +225,51 @@ public class Eviction
     [Benchmark]
     public int SetNewKeyAtLimit() => Run(_sets[_i++ & (Distinct - 1)]);
 }
+
+/// <summary>redis-benchmark's ZADD with -r 100000 in steady state: a 100,000-member sorted set (skiplist),
+/// each ZADD giving a present member a new random score, so that the node moves (unlink, relink). The
+/// set is far bigger than the caches: the searches wait on memory, not on compares.</summary>
+[MemoryDiagnoser]
+public class ZSetLarge
+{
+    const int Members = 100_000;
+    /// <summary>Commands cycled through (a power of two: the benchmark cycles with a mask).</summary>
+    const int Commands = 65_536;
+
+    ServerState _server = null!;
+    readonly ClientState _client = new();
+    readonly RespWriter _reply = new();
+    ParsedCommand[] _zadd = null!;
+    int _i;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _server = new ServerState(new ServerConfig(), startCron: false);
+        var rng = new Random(12345);
+        for (int i = 0; i < Members; i++)
+            using (var c = new ParsedCommand("ZADD", "myzset", rng.Next(Members).ToString(), Resp.Key("element:", i))) Run(c);
+        _zadd = new ParsedCommand[Commands];
+        for (int i = 0; i < Commands; i++)
+            _zadd[i] = new ParsedCommand("ZADD", "myzset", rng.Next(Members).ToString(), Resp.Key("element:", rng.Next(Members)));
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        foreach (var c in _zadd) c.Dispose();
+        _reply.Dispose();
+        _server.Dispose();
+    }
+
+    int Run(ParsedCommand cmd)
+    {
+        _reply.Clear();
+        var c = new CommandContext(_server, _client, _reply, cmd.Args);
+        Dispatcher.Execute(ref c);
+        return _reply.Length;
+    }
+
+    /// <summary>ZADD of a present member with a new random score.</summary>
+    [Benchmark] public int ZAddMoves() => Run(_zadd[_i++ & (Commands - 1)]);
+}

@@ -255,6 +255,27 @@ public sealed class StringCommandTests : ServerFixture
     }
 
     [Test]
+    public void MSet_MGet_Del_ManyKeysOnAnEmptyDatabase()
+    {
+        // More keys than the multi-key commands prefetch (32), on a database whose shards have no table
+        // yet (their first keys), one of them holding a list (MGET's nil for the wrong type).
+        RespAssert.IsOk(Call("SELECT", "14"));
+        var mset = new List<string> { "MSET" };
+        for (int i = 0; i < 100; i++) { mset.Add($"many:{i}"); mset.Add($"v{i}"); }
+        RespAssert.IsOk(Call([.. mset]));
+        RespAssert.IsInteger(Call("RPUSH", "many:list", "x"), 1);
+        var mget = new List<string> { "MGET" };
+        for (int i = 0; i < 100; i++) mget.Add($"many:{i}");
+        mget.Add("many:missing");
+        mget.Add("many:list");
+        var expected = Enumerable.Range(0, 100).Select(i => (string?)$"v{i}").Append(null).Append(null).ToArray();
+        RespAssert.IsArray(Call([.. mget]), expected);
+        mget[0] = "DEL";
+        RespAssert.IsInteger(Call([.. mget]), 101);
+        RespAssert.IsInteger(Call("DBSIZE"), 0);
+    }
+
+    [Test]
     public void MSet_OddArgumentCount_RepliesArityError()
     {
         RespAssert.IsError(Call("MSET", "a", "1", "b"), "ERR wrong number of arguments for 'mset' command");
