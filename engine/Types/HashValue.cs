@@ -95,7 +95,7 @@ public static unsafe class HashValue
     static readonly long Seed = Random.Shared.NextInt64();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static ulong HashField(ReadOnlySpan<byte> field) => XxHash3.HashToUInt64(field, Seed);
+    internal static ulong HashField(ReadOnlySpan<byte> field) => XxHash3.HashToUInt64(field, Seed);
 
     // ---------------------------------------------------------------- creation, length
 

@@ -31,6 +31,52 @@ public sealed class ProtocolTests : ServerFixture
     // ---- pipelining ----
 
     [Test]
+    public void Pipeline_HotSetHashAndSortedSet_MembersReadAhead_RepliesAreExact()
+    {
+        // Runs of one hot set, hash and sorted set in their table forms (the look-ahead then prefetches
+        // members, not keys), members new and present, and a run where the set is deleted and comes back
+        // as an intset halfway: every reply as if nothing looked ahead.
+        for (int i = 0; i < 300; i++) Client.Call("SADD", "hs:set", "m" + i);
+        for (int i = 0; i < 300; i++) Client.Call("HSET", "hs:hash", "f" + i, "v");
+        for (int i = 0; i < 300; i++) Client.Call("ZADD", "hs:zset", i.ToString(), "m" + i);
+        var request = new MemoryStream();
+        var expected = new List<Action<RespValue>>();
+        for (int i = 250; i < 350; i++)
+        {
+            long added = i < 300 ? 0 : 1;
+            request.Write(RawClient.Encode("SADD", "hs:set", "m" + i));
+            expected.Add(r => RespAssert.IsInteger(r, added));
+            request.Write(RawClient.Encode("HSET", "hs:hash", "f" + i, "w"));
+            expected.Add(r => RespAssert.IsInteger(r, added));
+        }
+        for (int i = 250; i < 350; i++)
+        {
+            long added = i < 300 ? 0 : 1;
+            request.Write(RawClient.Encode("ZADD", "hs:zset", (1000 - i).ToString(), "m" + i));
+            expected.Add(r => RespAssert.IsInteger(r, added));
+        }
+        for (int i = 0; i < 40; i++)
+        {
+            if (i == 20)
+            {
+                request.Write(RawClient.Encode("DEL", "hs:set"));
+                expected.Add(r => RespAssert.IsInteger(r, 1));
+            }
+            request.Write(RawClient.Encode("SADD", "hs:set", i.ToString()));
+            expected.Add(r => RespAssert.IsInteger(r, 1));
+        }
+        Client.Send(request.ToArray());
+        foreach (var check in expected) check(Client.Read());
+        RespAssert.IsInteger(Client.Call("SCARD", "hs:set"), 20);
+        RespAssert.IsBulk(Client.Call("OBJECT", "ENCODING", "hs:set"), "intset");
+        RespAssert.IsInteger(Client.Call("HLEN", "hs:hash"), 350);
+        RespAssert.IsBulk(Client.Call("HGET", "hs:hash", "f260"), "w");
+        RespAssert.IsInteger(Client.Call("ZCARD", "hs:zset"), 350);
+        RespAssert.IsBulk(Client.Call("ZSCORE", "hs:zset", "m260"), "740");
+        RespAssert.IsInteger(Client.Call("ZRANK", "hs:zset", "m349"), 250);   // after m0..m249 (scores 0..249)
+    }
+
+    [Test]
     public void Pipeline_KeysReadAheadAcrossDatabasesHotKeysAndASplitCommand_RepliesAreExact()
     {
         // One write with what the server's look-ahead (KeyPrefetch) guesses at: distinct keys, a SELECT in

@@ -3,8 +3,11 @@
 // page recycling and large blocks; the packed entry header (its size, long keys, the LRU list by handle).
 using System.Text;
 using NativeKv.Engine;
+using NativeKv.Engine.Commands;
+using NativeKv.Engine.Config;
 using NativeKv.Engine.Keyspace;
 using NativeKv.Engine.Memory;
+using NativeKv.Engine.Protocol;
 using NUnit.Framework;
 using ValueType = NativeKv.Engine.Keyspace.ValueType;
 
@@ -411,6 +414,89 @@ public unsafe class KeyspaceTests
         Assert.That(useless, Is.False, "two keys in turn");
         Prefetch(db, Enumerable.Range(0, 8).SelectMany(_ => Resp("PING")).ToArray(), out useless);
         Assert.That(useless, Is.True, "no keys at all");
+    }
+
+    [Test]
+    public void KeyPrefetch_OneHotSetHashOrSortedSet_PrefetchesItsMembersInstead()
+    {
+        using var server = new ServerState(new ServerConfig(), startCron: false);
+        var client = new ClientState();
+        using var reply = new RespWriter();
+        using var args = new ArgList();
+        string Run(params string[] command)
+        {
+            byte[] input = Resp(command);
+            fixed (byte* p = input)
+            {
+                var parser = new RespParser();
+                Assert.That(parser.Parse(p, input.Length, args, 512L << 20, out _), Is.EqualTo(ParseStatus.Complete));
+                reply.Clear();
+                var ctx = new CommandContext(server, client, reply, args);
+                Dispatcher.Execute(ref ctx);
+                return Encoding.ASCII.GetString(reply.Written);
+            }
+        }
+        // Table forms (past the listpack/intset limits), and two values without member buckets.
+        for (int i = 0; i < 600; i++)
+        {
+            Run("SADD", "set", "m" + i);
+            Run("HSET", "hash", "f" + i, "v");
+            Run("ZADD", "zset", i.ToString(), "m" + i);
+        }
+        Run("SADD", "intset", "1", "2", "3");
+        Run("RPUSH", "list", "a");
+        Assert.That(Run("OBJECT", "ENCODING", "set"), Does.Contain("hashtable"));
+        Assert.That(Run("OBJECT", "ENCODING", "hash"), Does.Contain("hashtable"));
+        Assert.That(Run("OBJECT", "ENCODING", "zset"), Does.Contain("skiplist"));
+        var db = server.Store.Databases[0];
+
+        byte[] Window(Func<int, string[]> command) => Enumerable.Range(0, 8).SelectMany(i => Resp(command(i))).ToArray();
+        Prefetch(db, Window(i => ["SADD", "set", "m" + i * 7]), out bool useless);
+        Assert.That(useless, Is.False, "a hot set in its table form: its members are prefetched");
+        Prefetch(db, Window(i => ["HSET", "hash", "f" + i * 7, "w"]), out useless);
+        Assert.That(useless, Is.False, "a hot hash");
+        Prefetch(db, Window(i => ["ZADD", "zset", "5", "m" + i * 7]), out useless);
+        Assert.That(useless, Is.False, "a hot sorted set");
+        Prefetch(db, Window(i => ["SADD", "intset", i.ToString()]), out useless);
+        Assert.That(useless, Is.True, "an intset has no member buckets");
+        Prefetch(db, Window(i => ["RPUSH", "list", "x"]), out useless);
+        Assert.That(useless, Is.True, "a list");
+        Prefetch(db, Window(i => ["SADD", "nokey", "x"]), out useless);
+        Assert.That(useless, Is.True, "a missing key");
+        Prefetch(db, Window(i => ["SCARD", "set"]), out useless);
+        Assert.That(useless, Is.True, "no member arguments");
+
+        // Nothing changed.
+        Assert.That(Run("SCARD", "set"), Is.EqualTo(":600\r\n"));
+        Assert.That(Run("HLEN", "hash"), Is.EqualTo(":600\r\n"));
+        Assert.That(Run("ZSCORE", "zset", "m7"), Is.EqualTo("$1\r\n7\r\n"));
+        Assert.That(Run("HGET", "hash", "f7"), Is.EqualTo("$1\r\nv\r\n"));
+        Assert.That(Run("LLEN", "list"), Is.EqualTo(":1\r\n"));
+
+        // A held shard lock is not waited for.
+        using var held = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var holder = new Thread(() =>
+        {
+            db.LockAll();
+            held.Set();
+            release.Wait();
+            db.UnlockAll();
+        });
+        holder.Start();
+        held.Wait();
+        try
+        {
+            byte[] input = Window(i => ["SADD", "set", "m" + i]);
+            var run = Task.Run(() => Prefetch(db, input, out _));
+            Assert.That(run.Wait(TimeSpan.FromSeconds(5)), Is.True, "prefetching waited for a lock");
+            Assert.That(run.Result, Is.EqualTo(input.Length));
+        }
+        finally
+        {
+            release.Set();
+            holder.Join();
+        }
     }
 
     [Test]
