@@ -498,6 +498,9 @@ public unsafe sealed class Connection : IThreadPoolWorkItem, IDirectReplySink
                 }
                 pos += consumed;
                 if (_args.Count == 0) continue;
+                // A batch of several commands: its first command's key is looked ahead at with the rest
+                // of the window, so that its cache miss overlaps theirs too.
+                if (commands == 0 && pos < _inLen && prefetched == 0 && KeyPrefetch.Enabled) prefetched = PrefetchKeys(pos - consumed, maxBulk);
                 var ctx = new CommandContext(_server, _client, _out, _args, batchNow, timestamp);
                 if (*start == (byte)'*')
                 {
