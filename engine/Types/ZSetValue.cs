@@ -13,6 +13,7 @@
 // as the infinite bounds.
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using NativeKv.Engine.Keyspace;
 using NativeKv.Engine.Memory;
 using ValueType = NativeKv.Engine.Keyspace.ValueType;
@@ -762,6 +763,17 @@ public static unsafe class ZSetValue
         z->Dict.Add(arena, &x->Link);
     }
 
+    /// <summary>A search that has stepped to x on level i goes on either to x's next node on level i or,
+    /// if that one is past the target, down to x's next node on level i - 1: that second node starts
+    /// loading now, while the first is being compared.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void PrefetchBelow(ZNode* x, int i)
+    {
+        if (i == 0) return;
+        ZNode* below = Levels(x)[i - 1].Forward;
+        if (below != null && Sse.IsSupported) Sse.Prefetch0(below);
+    }
+
     /// <summary>Links a node (with its level and score set) at its place (Redis's zslInsert).</summary>
     static void SlLink(ZSetObject* z, ZNode* node)
     {
@@ -777,6 +789,7 @@ public static unsafe class ZSetValue
             {
                 rank[i] += Levels(x)[i].Span;
                 x = Levels(x)[i].Forward;
+                PrefetchBelow(x, i);
             }
             update[i] = x;
         }
@@ -837,7 +850,10 @@ public static unsafe class ZSetValue
         for (int i = z->Level - 1; i >= 0; i--)
         {
             while (Levels(x)[i].Forward != null && Levels(x)[i].Forward != node && Before(Levels(x)[i].Forward, score, member))
+            {
                 x = Levels(x)[i].Forward;
+                PrefetchBelow(x, i);
+            }
             update[i] = x;
         }
         SlDeleteNode(z, node, update);
