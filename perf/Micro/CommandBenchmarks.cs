@@ -25,7 +25,7 @@ public class CommandLookup
 }
 
 [MemoryDiagnoser]
-public unsafe class Dispatch
+public unsafe class Dispatch : InProcess
 {
     const int PipelineDepth = 64;
     const int Keys = 10_000;
@@ -34,9 +34,6 @@ public unsafe class Dispatch
     const int Members = 1024;
     int _m;
 
-    ServerState _server = null!;
-    readonly ClientState _client = new();
-    readonly RespWriter _reply = new();
     ParsedCommand _getHit = null!, _getMiss = null!, _set16 = null!, _set1k = null!, _incr = null!, _scanMatch = null!;
     ParsedCommand _setEx = null!, _ttl = null!, _mget10 = null!, _incrByFloat = null!, _exists = null!;
     ParsedCommand[] _sadd = null!, _zadd = null!;
@@ -107,14 +104,6 @@ public unsafe class Dispatch
         _server.Dispose();
     }
 
-    int Run(ParsedCommand cmd)
-    {
-        _reply.Clear();
-        var c = new CommandContext(_server, _client, _reply, cmd.Args);
-        Dispatcher.Execute(ref c);
-        return _reply.Length;
-    }
-
     [Benchmark] public int GetHit() => Run(_getHit);
     [Benchmark] public int GetMiss() => Run(_getMiss);
     [Benchmark] public int Set16B() => Run(_set16);
@@ -176,7 +165,7 @@ public class Clocks
 /// <summary>SET of a new key on a server at its maxmemory: the dispatcher's memory check, eviction of
 /// enough keys by the policy (sampled), then the insert. The steady state of a full cache.</summary>
 [MemoryDiagnoser]
-public class Eviction
+public class Eviction : InProcess
 {
     /// <summary>Keys written in turn: far more than the ~20,000 the limit holds, so nearly every SET
     /// creates a key (its earlier self was evicted long ago).</summary>
@@ -185,9 +174,6 @@ public class Eviction
     [Params("allkeys-lru", "allkeys-lfu", "allkeys-random")]
     public string Policy = "";
 
-    ServerState _server = null!;
-    readonly ClientState _client = new();
-    readonly RespWriter _reply = new();
     ParsedCommand[] _sets = null!;
     int _i;
 
@@ -214,14 +200,6 @@ public class Eviction
         _server.Dispose();
     }
 
-    int Run(ParsedCommand cmd)
-    {
-        _reply.Clear();
-        var c = new CommandContext(_server, _client, _reply, cmd.Args);
-        Dispatcher.Execute(ref c);
-        return _reply.Length;
-    }
-
     [Benchmark]
     public int SetNewKeyAtLimit() => Run(_sets[_i++ & (Distinct - 1)]);
 }
@@ -230,15 +208,12 @@ public class Eviction
 /// each ZADD giving a present member a new random score, so that the node moves (unlink, relink). The
 /// set is far bigger than the caches: the searches wait on memory, not on compares.</summary>
 [MemoryDiagnoser]
-public class ZSetLarge
+public class ZSetLarge : InProcess
 {
     const int Members = 100_000;
     /// <summary>Commands cycled through (a power of two: the benchmark cycles with a mask).</summary>
     const int Commands = 65_536;
 
-    ServerState _server = null!;
-    readonly ClientState _client = new();
-    readonly RespWriter _reply = new();
     ParsedCommand[] _zadd = null!;
     int _i;
 
@@ -262,14 +237,24 @@ public class ZSetLarge
         _server.Dispose();
     }
 
-    int Run(ParsedCommand cmd)
+    /// <summary>ZADD of a present member with a new random score.</summary>
+    [Benchmark] public int ZAddMoves() => Run(_zadd[_i++ & (Commands - 1)]);
+}
+
+/// <summary>A server in this process: commands run through Dispatcher.Execute (no network), their replies
+/// written into one buffer that each command clears.</summary>
+public abstract class InProcess
+{
+    protected ServerState _server = null!;
+    protected readonly ClientState _client = new();
+    protected readonly RespWriter _reply = new();
+
+    /// <summary>Runs one command; returns its reply's length.</summary>
+    protected int Run(ParsedCommand cmd)
     {
         _reply.Clear();
         var c = new CommandContext(_server, _client, _reply, cmd.Args);
         Dispatcher.Execute(ref c);
         return _reply.Length;
     }
-
-    /// <summary>ZADD of a present member with a new random score.</summary>
-    [Benchmark] public int ZAddMoves() => Run(_zadd[_i++ & (Commands - 1)]);
 }
