@@ -347,13 +347,21 @@ public static unsafe class Dispatcher
     // command (and serving blocked clients, and the end of the batch, and a suspension) releases it
     // first, so the global lock order is unchanged. Not while scripts hold locks (the script gate must
     // see the command wait), nor under maxmemory (eviction locks other shards before a command).
+    // A batch whose commands keep changing shards (random keys) gains nothing from the batch lock: it
+    // would only add a key hash and a lock round trip to every command. After a few changes the batch
+    // stops keeping it.
     [ThreadStatic] static bool t_inBatch;
     [ThreadStatic] static Keyspace.Shard? t_batchShard;
+    [ThreadStatic] static int t_batchSwitches;
+
+    /// <summary>Shard changes after which a batch stops keeping the batch lock.</summary>
+    const int BatchLockMaxSwitches = 3;
 
     /// <summary>A connection starts running a batch of commands on this thread.</summary>
     public static void BeginBatch()
     {
         t_inBatch = true;
+        t_batchSwitches = 0;
         Clock.BeginBatch();
     }
 
@@ -376,7 +384,7 @@ public static unsafe class Dispatcher
 
     static void HoldOrReleaseBatchLock(ref CommandContext c, CommandDef cmd)
     {
-        if (!cmd.BatchLockable || c.Server.MaxMemory > 0 || c.Server.RunningScripts.AnyHoldsLocks)
+        if (!cmd.BatchLockable || t_batchSwitches >= BatchLockMaxSwitches || c.Server.MaxMemory > 0 || c.Server.RunningScripts.AnyHoldsLocks)
         {
             ReleaseBatchLock();
             return;
@@ -384,6 +392,7 @@ public static unsafe class Dispatcher
         var shard = c.Db.ShardFor(c.Arg(cmd.FirstKey), out _);
         if (ReferenceEquals(shard, t_batchShard)) return;
         ReleaseBatchLock();
+        if (++t_batchSwitches >= BatchLockMaxSwitches) return;
         shard.Lock.Enter();
         t_batchShard = shard;
     }

@@ -73,7 +73,7 @@ public sealed class ConcurrencyTests : ServerFixture
     public void PipelinedHotKeyBatches_MixedWithMultiShardCommandsAndEviction_NeitherDeadlockNorLose()
     {
         // A batch keeps the hot key's shard lock from one single-key command to the next (Dispatcher's
-        // batch lock). Interleave such batches with commands that lock several shards (MSET, RENAME),
+        // batch lock), until its commands have changed shards a few times. Interleave such batches with commands that lock several shards (MSET, RENAME),
         // wake blocked clients (LPUSH for a BLPOP) and evict (maxmemory switched on mid-way): every
         // path that must release the batch lock first is crossed by other threads' batches.
         const int Clients = 4;
@@ -88,6 +88,8 @@ public sealed class ConcurrencyTests : ServerFixture
                 {
                     var batch = new List<byte[]>();
                     for (int i = 0; i < 50; i++) batch.Add(RawClient.Encode("INCR", "hot"));
+                    // Keys all over the shards: the batch stops keeping the lock (after a few changes).
+                    for (int i = 0; i < 10; i++) batch.Add(RawClient.Encode("SET", $"spread:{w}:{i}", S(r)));
                     batch.Add(RawClient.Encode("MSET", "hot2", S(r), "k" + S(w), S(r), "k" + S(w + 10), S(r)));
                     for (int i = 0; i < 20; i++) batch.Add(RawClient.Encode("SADD", "hotset", S(w * 1000 + r * 20 + i)));
                     batch.Add(RawClient.Encode("RENAME", "k" + S(w), "k" + S(w + 20)));
@@ -103,6 +105,8 @@ public sealed class ConcurrencyTests : ServerFixture
         Call("CONFIG", "SET", "maxmemory", "0");
         RespAssert.IsBulk(Call("GET", "hot"), S(Clients * Rounds * 100));
         RespAssert.IsInteger(Call("SCARD", "hotset"), Clients * Rounds * 20);
+        for (int w = 0; w < Clients; w++)
+            for (int i = 0; i < 10; i++) RespAssert.IsBulk(Call("GET", $"spread:{w}:{i}"), S(Rounds - 1));
     }
 
     [Test]
