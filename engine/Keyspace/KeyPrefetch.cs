@@ -1,11 +1,13 @@
 // Prefetching the keys of a pipelined batch. At -P 64 SET with 100,000 keys, 24% of the server's samples
 // sat on one load: the first byte of the key's entry, a cache miss per command, paid one after the other
-// (perf/RESULTS.md). A connection that has more commands in its input than the one it just ran looks at
-// the next few (Window) before it runs them: it parses each a second time (the real parser, in a scratch
-// list), hashes its first argument as a key of the client's database, and starts loading that bucket;
-// then, in a second pass, reads each bucket and starts loading its first entry. The misses then overlap
-// instead of adding up. A guess that is wrong (an argument that is not a key, a SELECT in the batch, a
-// key further down the chain) costs a useless load, never a wrong answer: nothing here changes state.
+// (perf/RESULTS.md). A connection that has more than one command in its input looks at the next few
+// (Window) before it runs them: it parses each a second time (the real parser, in a scratch list),
+// hashes its first argument as a key of the client's database, and starts loading that bucket; then, in
+// a second pass, reads each bucket and starts loading its first entry. The misses then overlap instead
+// of adding up. A window that names a single key (a hot set, hash or sorted set) prefetches the
+// members' buckets instead (Members). A guess that is wrong (an argument that is not a key, a SELECT in
+// the batch, a key further down the chain) costs a useless load, never a wrong answer: nothing stored
+// changes.
 using System.Runtime.Intrinsics.X86;
 using NativeKv.Engine.Protocol;
 
@@ -95,13 +97,15 @@ public static unsafe class KeyPrefetch
     }
 
     /// <summary>
-    /// MemberPrefetch: the commands of a window all name one key, and the command run just before them
-    /// worked on it (a pipeline of SADD myset, HSET myhash, ZADD myzset with random members, as
-    /// redis-benchmark sends). If that key holds a set, a hash or a sorted set in its table form, the
-    /// bucket of each command's member starts loading (the third argument for sets and hashes, the last
-    /// for sorted sets: SADD key member, HSET key field value, ZADD key score member), then the first
-    /// node of each bucket. Under the shard's lock, taken only if free. Returns false when the key holds
-    /// nothing that has member buckets (the caller then pauses the look-ahead as before).
+    /// MemberPrefetch: the commands of a window all name one key (a pipeline of SADD myset, HSET myhash
+    /// or ZADD myzset with random members, as redis-benchmark sends). If that key holds a set, a hash or
+    /// a sorted set in its table form, the bucket of each command's member starts loading (the third
+    /// argument for sets and hashes, the last for sorted sets: SADD key member, HSET key field value,
+    /// ZADD key score member), then the first node of each bucket. Under the shard's lock, taken only if
+    /// free (a busy lock counts as useful: the next window tries again). Returns false when the key
+    /// holds nothing with member buckets (the caller then pauses the look-ahead as before). Like every
+    /// lookup, the key's lookup may move one step of the shard's incremental rehash; nothing stored
+    /// changes.
     /// </summary>
     static bool Members(Shard shard, ReadOnlySpan<byte> key, uint hash, MemberArgs* members, int count)
     {
