@@ -227,7 +227,7 @@ public unsafe sealed class Shard
         if (h == 0) return;
         byte* e = (byte*)At(h);
         Sse.Prefetch0(e);
-        Sse.Prefetch0(e + 63);
+        Sse.Prefetch0(e + 63);   // an entry of up to 64 bytes may straddle two cache lines
     }
 
     /// <summary>Starts loading the first entry of a key's bucket (KeyPrefetch, second pass): it reads the
@@ -235,17 +235,7 @@ public unsafe sealed class Shard
     public void PrefetchEntry(uint hash)
     {
         if (!Lock.TryEnter()) return;
-        uint* t = _t0;
-        if (t != null)
-        {
-            uint h = t[hash & (_size0 - 1)];
-            if (h != 0)
-            {
-                byte* e = (byte*)At(h);
-                Sse.Prefetch0(e);
-                Sse.Prefetch0(e + 63);   // an entry of up to 64 bytes may straddle two cache lines
-            }
-        }
+        PrefetchEntryHeld(hash);
         Lock.Exit();
     }
 
