@@ -9,7 +9,9 @@
 //   the incomplete record and the log continues from there. Anywhere else it is fatal.
 // - Corruption (bytes that are not RESP, an unknown command) is fatal: the message names the file, the
 //   offset and `redis-check-aof --fix`.
-// MULTI ... EXEC units are applied whole: their commands are queued and run at EXEC.
+// MULTI ... EXEC units are applied whole: their commands are queued and run at EXEC. Lines starting with
+// '#' between records are annotations and skipped, as in Redis 7 (the AOF writer's block filler is such
+// lines, AofLog).
 using System.Text;
 using NativeKv.Engine.Commands;
 using NativeKv.Engine.Protocol;
@@ -92,6 +94,14 @@ public static unsafe class AofLoader
             while (!input2.AtEnd)
             {
                 long start = input2.Position;
+                if (input2.Peek() == (byte)'#')
+                {
+                    // An annotation line (Redis 7's "#TS:..." or the AOF writer's block filler), skipped
+                    // as Redis skips it; one cut short by the end of the file counts as whole, as in Redis.
+                    SkipLine(input2);
+                    if (multiStart < 0) good = input2.Position;
+                    continue;
+                }
                 ParseOutcome outcome = ParseCommand(input2, replay, out string? error);
                 if (outcome == ParseOutcome.Corrupt)
                     throw new PersistenceException($"Bad file format reading the append only file {name} at offset {input2.Position - 1}: {error}. Make a backup of your AOF file, then use ./redis-check-aof --fix {manifestName}");
@@ -189,6 +199,12 @@ public static unsafe class AofLoader
         {
             return ParseOutcome.Truncated;
         }
+    }
+
+    static void SkipLine(RdbInput input)
+    {
+        while (!input.AtEnd)
+            if (input.ReadByte() == (byte)'\n') return;
     }
 
     static bool ReadNumber(RdbInput input, out long value, ref string? error)

@@ -63,6 +63,9 @@ public unsafe sealed class RdbInput : IDisposable
         return _buf[_pos++];
     }
 
+    /// <summary>The next byte, not consumed; only after AtEnd said false.</summary>
+    public byte Peek() => _buf[_pos];
+
     /// <summary>True when no byte is left (reads ahead if needed).</summary>
     public bool AtEnd
     {

@@ -65,12 +65,13 @@ public sealed class AofTests
             using var c = server.Connect();
             for (int i = 0; i < 100; i++) c.Ok("SET", "k" + i, new string('v', 100));
             incr = dir.LastIncrFile();
-            length = new FileInfo(incr).Length;
+            byte[] running = File.ReadAllBytes(incr);
+            length = AofBytes.WithoutTrailingFiller(running).Length;
             Assert.That(length, Is.GreaterThan(100 * 100));
             Assert.That(Allocated(incr), Is.GreaterThanOrEqualTo(length + 8 * 1024 * 1024), "blocks reserved past the end of the file");
             Assert.That(server.Stop(), Is.EqualTo(0), server.Describe());
         }
-        Assert.That(new FileInfo(incr).Length, Is.EqualTo(length), "the file holds exactly what was written");
+        Assert.That(new FileInfo(incr).Length, Is.EqualTo(length), "the file holds exactly what was written, with no filler after a stop");
         Assert.That(Allocated(incr), Is.LessThan(length + 1024 * 1024), "the reservation is given back at a stop");
         var check = RedisTools.Run(RedisTools.CheckAof, dir.ManifestPath);
         Assert.That(check.ExitCode, Is.EqualTo(0), check.ToString());
@@ -88,6 +89,64 @@ public sealed class AofTests
             var r = ProcessRunner.Run("stat", args, null, TimeSpan.FromSeconds(10));
             Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
             return r.StdOut.Trim();
+        }
+    }
+
+    [Test]
+    [Category(TestTarget.NativeKvOnly)]
+    public void UnderAlways_DirectWritesEndInFiller_ThatRedisToolsAndBothServersAccept_AfterKill9()
+    {
+        // Under always the writer puts each round on disk with one O_DIRECT | O_DSYNC write of whole 4 KiB
+        // blocks, ending the last block with annotation lines ("#   ...\n"). A kill -9 leaves them at the
+        // end of the file: redis-check-aof, redis-server and NativeKv must all accept that, including after
+        // a restart that appends behind them and a switch to everysec and back (buffered writes cut it).
+        using var dir = new DataDir();
+        string fs = ProcessRunner.Run("stat", ["-f", "-c", "%T", dir.Path], null, TimeSpan.FromSeconds(10)).StdOut.Trim();
+        if (fs is not ("ext2/ext3" or "xfs")) Assert.Ignore($"direct writes are only checked on ext4 and xfs (here: {fs})");
+        using (var server = dir.Start(Always))
+        {
+            using var c = server.Connect();
+            for (int i = 0; i < 50; i++) c.Ok("SET", "k" + S(i), new string('v', i));
+            byte[] log = File.ReadAllBytes(dir.LastIncrFile());
+            Assert.That(log.Length % 4096, Is.EqualTo(0), "direct writes cover whole blocks");
+            byte[] records = AofBytes.WithoutTrailingFiller(log);
+            Assert.That(records.Length, Is.LessThan(log.Length), "the last block ends in filler");
+            Assert.That(records.AsSpan().EndsWith(RawClient.Encode("SET", "k49", new string('v', 49))), Is.True, "the records end with the last SET");
+            foreach (string line in System.Text.Encoding.ASCII.GetString(log, records.Length, log.Length - records.Length).Split('\n')[..^1])
+                Assert.That(line, Does.Match("^# *$").And.Length.LessThan(128), "filler lines are short annotations");
+            server.Kill9();
+        }
+        var check = RedisTools.Run(RedisTools.CheckAof, dir.ManifestPath);
+        Assert.That(check.ExitCode, Is.EqualTo(0), check.ToString());
+        Assert.That(check.StdOut, Does.Contain("All AOF files and manifest are valid"), check.ToString());
+        using (var server = dir.Start(Always))
+        {
+            using var c = server.Connect();
+            Assert.That(c.Call("DBSIZE").Integer, Is.EqualTo(50), server.Describe());
+            RespAssert.IsBulk(c.Call("GET", "k49"), new string('v', 49));
+            c.Ok("SET", "after-restart", "1");
+            RespAssert.IsOk(c.Call("CONFIG", "SET", "appendfsync", "everysec"));
+            c.Ok("SET", "under-everysec", "2");
+            RespAssert.IsOk(c.Call("CONFIG", "SET", "appendfsync", "always"));
+            c.Ok("SET", "always-again", "3");
+            server.Kill9();
+        }
+        check = RedisTools.Run(RedisTools.CheckAof, dir.ManifestPath);
+        Assert.That(check.ExitCode, Is.EqualTo(0), check.ToString());
+        using (var redis = RedisReference.Start(dir.Path, "--appendonly", "yes"))
+        {
+            using var r = redis.Connect();
+            Assert.That(r.Call("DBSIZE").Integer, Is.EqualTo(53));
+            RespAssert.IsBulk(r.Call("GET", "after-restart"), "1");
+            RespAssert.IsBulk(r.Call("GET", "under-everysec"), "2");
+            RespAssert.IsBulk(r.Call("GET", "always-again"), "3");
+            redis.Shutdown("NOSAVE");
+        }
+        using (var server = dir.Start(Always))
+        {
+            using var c = server.Connect();
+            Assert.That(c.Call("DBSIZE").Integer, Is.EqualTo(53), server.Describe());
+            RespAssert.IsBulk(c.Call("GET", "always-again"), "3");
         }
     }
 
@@ -472,7 +531,7 @@ public sealed class AofTests
         }
         byte[] record = RawClient.Encode("SET", "last", "the-last-value");
         string incr = dir.LastIncrFile();
-        byte[] full = File.ReadAllBytes(incr);
+        byte[] full = AofBytes.WithoutTrailingFiller(File.ReadAllBytes(incr));
         Assert.That(full.AsSpan(full.Length - record.Length).SequenceEqual(record), Is.True, "the log ends with the last command as sent");
         int lastStart = full.Length - record.Length;
         for (int cut = lastStart; cut < full.Length; cut++)
@@ -517,7 +576,7 @@ public sealed class AofTests
         foreach (int offset in new[] { at, at + 5 })   // the '*' of a record, the '$' of its first bulk
         {
             var damaged = (byte[])data.Clone();
-            damaged[offset] = (byte)'#';
+            damaged[offset] = (byte)'!';   // not '#': a line starting with '#' is an annotation
             File.WriteAllBytes(incr, damaged);
             var (code, output) = dir.StartExpectingExit(Always);
             Assert.That(code, Is.Not.EqualTo(0), output);
@@ -547,7 +606,7 @@ public sealed class AofTests
             server.Kill9();
         }
         string incr = dir.LastIncrFile();
-        byte[] data = File.ReadAllBytes(incr);
+        byte[] data = AofBytes.WithoutTrailingFiller(File.ReadAllBytes(incr));
         File.WriteAllBytes(incr, data.AsSpan(0, data.Length - 3).ToArray());
         var (code, output) = dir.StartExpectingExit([.. Always, "--aof-load-truncated", "no"]);
         Assert.That(code, Is.Not.EqualTo(0), output);

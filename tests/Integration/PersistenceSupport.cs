@@ -150,6 +150,24 @@ public sealed class RedisReference : IDisposable
     }
 }
 
+public static class AofBytes
+{
+    /// <summary>The log without the annotation lines ('#' ... '\n') at its end: under appendfsync always
+    /// the writer ends each direct block write with such filler (AofLog).</summary>
+    public static byte[] WithoutTrailingFiller(byte[] log)
+    {
+        int end = log.Length;
+        while (end > 0)
+        {
+            if (log[end - 1] != (byte)'\n') break;
+            int lineStart = Array.LastIndexOf(log, (byte)'\n', end - 2) + 1;
+            if (log[lineStart] != (byte)'#') break;
+            end = lineStart;
+        }
+        return log.AsSpan(0, end).ToArray();
+    }
+}
+
 public static class RedisTools
 {
     public const string CheckAof = "/usr/bin/redis-check-aof";
