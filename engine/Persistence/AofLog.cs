@@ -743,7 +743,7 @@ public unsafe sealed class AofLog : IDisposable
             Buffer.MemoryCopy(p, _stage + _stageHead, take, take);
             int end = _stageHead + take;
             int total = end;
-            if (take == len) total = Filler(_stage, end);
+            if (take == len) total = Filler(_stage, end, (int)Math.Min(_physicalEnd - blockStart, end + 2L * Block));
             if (!FileSync.WriteDirect(_directFd, _stage, total, blockStart))
             {
                 if (!first) throw new IOException("direct write refused in the middle of a round");
@@ -765,11 +765,14 @@ public unsafe sealed class AofLog : IDisposable
     }
 
     /// <summary>Fills buf[end..] up to the next block boundary with annotation lines ("#", spaces, "\n";
-    /// 2 to 80 bytes each; a one-byte gap takes a whole extra block) and returns the new length.</summary>
-    static int Filler(byte* buf, int end)
+    /// 2 to 80 bytes each; a one-byte gap takes a whole extra block) and returns the new length. The fill
+    /// reaches at least <paramref name="minTotal"/> (where filler of an earlier write still lies: it
+    /// could start mid-line after this write's end, and a stale half line is not an annotation).</summary>
+    static int Filler(byte* buf, int end, int minTotal)
     {
         const int Block = FileSync.DirectBlock, MaxLine = 80;
         int gap = (Block - (end & (Block - 1))) & (Block - 1);
+        if (end + gap < minTotal) gap = minTotal - end;
         if (gap == 1) gap += Block;
         int pos = end, stop = end + gap;
         while (pos < stop)

@@ -129,6 +129,8 @@ public sealed class AofTests
             c.Ok("SET", "under-everysec", "2");
             RespAssert.IsOk(c.Call("CONFIG", "SET", "appendfsync", "always"));
             c.Ok("SET", "always-again", "3");
+            c.Ok("SET", "big", new string('b', 3 * 1024 * 1024 + 7));   // a round of several 1 MiB direct writes
+            c.Ok("SET", "after-big", "4");
             server.Kill9();
         }
         check = RedisTools.Run(RedisTools.CheckAof, dir.ManifestPath);
@@ -136,7 +138,9 @@ public sealed class AofTests
         using (var redis = RedisReference.Start(dir.Path, "--appendonly", "yes"))
         {
             using var r = redis.Connect();
-            Assert.That(r.Call("DBSIZE").Integer, Is.EqualTo(53));
+            Assert.That(r.Call("DBSIZE").Integer, Is.EqualTo(55));
+            Assert.That(r.Call("STRLEN", "big").Integer, Is.EqualTo(3 * 1024 * 1024 + 7));
+            RespAssert.IsBulk(r.Call("GET", "after-big"), "4");
             RespAssert.IsBulk(r.Call("GET", "after-restart"), "1");
             RespAssert.IsBulk(r.Call("GET", "under-everysec"), "2");
             RespAssert.IsBulk(r.Call("GET", "always-again"), "3");
@@ -145,8 +149,10 @@ public sealed class AofTests
         using (var server = dir.Start(Always))
         {
             using var c = server.Connect();
-            Assert.That(c.Call("DBSIZE").Integer, Is.EqualTo(53), server.Describe());
+            Assert.That(c.Call("DBSIZE").Integer, Is.EqualTo(55), server.Describe());
             RespAssert.IsBulk(c.Call("GET", "always-again"), "3");
+            RespAssert.IsBulk(c.Call("GET", "big"), new string('b', 3 * 1024 * 1024 + 7));
+            RespAssert.IsBulk(c.Call("GET", "after-big"), "4");
         }
     }
 

@@ -155,4 +155,85 @@ public sealed unsafe class AofUnitTests
         Assert.That(IncrLog(), Does.StartWith("*1\r\n$5\r\nMULTI\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n5\r\n*3\r\n$3\r\nSET"));
         Assert.That(IncrLog(), Does.EndWith("*1\r\n$4\r\nEXEC\r\n"));
     }
+
+    [Test]
+    public void DirectWrites_EndTheirLastBlockInAnnotationFiller_AtEveryOffset_AndAStopCutsIt()
+    {
+        // Under always AofLog writes whole 4 KiB blocks (O_DIRECT | O_DSYNC) and fills the rest of the last
+        // one with "#   ...\n" lines. Ends are steered onto the edge cases: one byte short of a block (a
+        // one-byte gap cannot hold "#\n", so a whole extra block follows), exactly a block, just past one,
+        // and a round larger than one 1 MiB write. Then the file is reopened at an unaligned end (the
+        // writer reads back the partial block) and closed: no filler stays.
+        string path = Path.Combine(_dir, "direct.aof");
+        byte[] select = "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n"u8.ToArray();
+        var expected = new List<byte>(select);
+        int[] targets = [100, 4094, 4095, 4096, 4097, 8190, 12287, 12288, 16385, 3 * 4096 + (1 << 20) + 4095, (1 << 21) + 5];
+        var handle = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.Read);
+        int probe = FileSync.OpenDirect(handle);
+        if (probe < 0)
+        {
+            handle.Dispose();
+            Assert.Ignore("this file system refuses O_DIRECT; the writer uses write + fdatasync there");
+        }
+        FileSync.CloseDirect(probe);
+        var log = new AofLog(handle, 0, FsyncPolicy.Always);
+        try
+        {
+            byte next = (byte)'a';
+            foreach (int target in targets[..^1])
+            {
+                int size = target - expected.Count;   // the SELECT (already in expected) comes with the first append
+                byte[] record = Enumerable.Repeat(next, size).ToArray();
+                next = next == (byte)'z' ? (byte)'a' : (byte)(next + 1);
+                Assert.That(log.Append(0, record), Is.GreaterThan(0));
+                expected.AddRange(record);
+                Assert.That(log.Flush(sync: true), Is.True);
+                Assert.That(log.CurrentFileSize, Is.EqualTo(target));
+                CheckFile(path, expected, target);
+            }
+        }
+        finally
+        {
+            log.Dispose();
+        }
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(expected.ToArray()), "a clean close cuts the filler off");
+
+        long end = expected.Count;
+        Assert.That(end % 4096, Is.Not.EqualTo(0));
+        var again = new AofLog(File.OpenHandle(path, FileMode.Open, FileAccess.Write, FileShare.Read), end, FsyncPolicy.Always);
+        try
+        {
+            byte[] more = Enumerable.Repeat((byte)'Z', targets[^1] - (int)end - select.Length).ToArray();
+            again.Append(0, more);
+            expected.AddRange(select);
+            expected.AddRange(more);
+            Assert.That(again.Flush(sync: true), Is.True);
+            CheckFile(path, expected, targets[^1]);
+        }
+        finally
+        {
+            again.Dispose();
+        }
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(expected.ToArray()));
+
+        static void CheckFile(string path, List<byte> expected, int logicalEnd)
+        {
+            byte[] file = File.ReadAllBytes(path);
+            Assert.That(file.Length % 4096, Is.EqualTo(0), $"whole blocks at end {logicalEnd}");
+            Assert.That(file.Length - logicalEnd, Is.LessThan(4096 + 2), "at most a block of filler");
+            if (logicalEnd % 4096 == 4095) Assert.That(file.Length - logicalEnd, Is.EqualTo(4097), "a one-byte gap takes an extra block");
+            int differs = file.AsSpan(0, Math.Min(logicalEnd, file.Length)).CommonPrefixLength(expected.ToArray());
+            Assert.That(differs, Is.EqualTo(logicalEnd), $"the records up to {logicalEnd} (expected {expected.Count} bytes, file {file.Length})");
+            int at = logicalEnd;
+            while (at < file.Length)
+            {
+                int nl = Array.IndexOf(file, (byte)'\n', at);
+                Assert.That(nl, Is.GreaterThan(at), $"filler line at {at} is terminated and at least 2 bytes");
+                Assert.That(file[at], Is.EqualTo((byte)'#'), $"filler line at {at} starts with '#'");
+                Assert.That(nl - at + 1, Is.LessThanOrEqualTo(80));
+                for (int i = at + 1; i < nl; i++) Assert.That(file[i], Is.EqualTo((byte)' '));
+                at = nl + 1;
+            }
+        }
+    }
 }
