@@ -112,6 +112,7 @@ public unsafe sealed class AofLog : IDisposable
     const int DirectChunk = 1 << 20;            // bytes per pwrite (a multiple of the block)
     int _directFd = -1;                         // the O_DIRECT | O_DSYNC descriptor of _file, or -1
     bool _directOff;                            // refused once: buffered writes from then on
+    bool _directPartial;                        // a direct round is between two of its chunks
     byte* _stage;                               // block-aligned staging buffer (DirectChunk + 2 blocks)
     int _stageHead = -1;                        // bytes of the last partial block at _stage[0..]; -1: unknown
     long _physicalEnd;                          // the file's size on disk (past _fileOffset by the filler)
@@ -610,7 +611,10 @@ public unsafe sealed class AofLog : IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
             {
-                if (Policy == FsyncPolicy.Always)
+                // A direct round that failed after some of its chunks were written cannot be retried
+                // from its start (that would log those commands twice): it stops the server whatever the
+                // policy became meanwhile.
+                if (Policy == FsyncPolicy.Always || _directPartial)
                 {
                     Fatal?.Invoke(_step == "fsync"
                         ? $"Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e.Message}. Exiting..."
@@ -756,6 +760,7 @@ public unsafe sealed class AofLog : IDisposable
             Volatile.Write(ref _fileOffset, _fileOffset + take);
             p += take;
             len -= take;
+            _directPartial = len > 0;
             int keep = end & ~(Block - 1);
             _stageHead = end - keep;
             if (_stageHead > 0) Buffer.MemoryCopy(_stage + keep, _stage, Block, _stageHead);
