@@ -47,6 +47,14 @@ public static unsafe partial class IdlePoll
     // By fd: while a receive of ours is pending on it, the epoll thread that will run its callback
     // (EngineBatch.ThreadId); 0 when none is pending or the thread is not known yet.
     static byte[] s_receiving = new byte[1024];
+    // By fd: how many of our receives on it have completed (Receiving(fd, 0)). A socket seen readable with
+    // a receive of this thread pending stays so until that receive completes and this number moves: the
+    // engine will run its callback on this thread, so the batch is not over and nobody needs to ask epoll
+    // again (t_known).
+    static int[] s_done = new int[1024];
+    const int MaxKnown = MaxEvents;
+    [ThreadStatic] static int[]? t_known;    // fd, s_done[fd] pairs of sockets seen readable, receive pending here
+    [ThreadStatic] static int t_knownCount;
     static readonly object s_growLock = new();
     static int s_polling;            // 1 while a thread polls
     static bool s_failed;            // a socket could not be watched: no more polling
@@ -91,7 +99,11 @@ public static unsafe partial class IdlePoll
             {
                 if (fd >= s_receiving.Length)
                 {
-                    var grown = new byte[Math.Max(fd + 1, s_receiving.Length * 2)];
+                    int size = Math.Max(fd + 1, s_receiving.Length * 2);
+                    var done = new int[size];
+                    s_done.CopyTo(done, 0);
+                    Volatile.Write(ref s_done, done);
+                    var grown = new byte[size];
                     s_receiving.CopyTo(grown, 0);
                     Volatile.Write(ref s_receiving, grown);
                 }
@@ -116,6 +128,70 @@ public static unsafe partial class IdlePoll
     {
         var r = s_receiving;
         if ((uint)fd < (uint)r.Length) Volatile.Write(ref r[fd], thread);
+        if (thread == 0)
+        {
+            var d = s_done;
+            if ((uint)fd < (uint)d.Length) Volatile.Write(ref d[fd], d[fd] + 1);
+        }
+    }
+
+    /// <summary>Is a socket that an earlier check saw readable, with a receive of <paramref name="thread"/>
+    /// pending, still waiting for that receive (its bytes unread, its callback to come on this thread)?
+    /// Forgets the ones whose receive has completed since.</summary>
+    static bool KnownReady(byte thread, bool foreignToo)
+    {
+        int n = t_knownCount;
+        if (n == 0) return false;
+        int[] k = t_known!;
+        var d = s_done;
+        var r = s_receiving;
+        int keep = 0;
+        bool ready = false;
+        for (int i = 0; i < n; i++)
+        {
+            int fd = k[2 * i], done = k[2 * i + 1];
+            if ((uint)fd >= (uint)d.Length || (uint)fd >= (uint)r.Length || Volatile.Read(ref d[fd]) != done) continue;
+            k[2 * keep] = fd;
+            k[2 * keep + 1] = done;
+            keep++;
+            byte mark = Volatile.Read(ref r[fd]);
+            if (mark == thread || (foreignToo && mark == (thread | EngineBatch.ForeignMark))) ready = true;
+        }
+        t_knownCount = keep;
+        return ready;
+    }
+
+    /// <summary>Notes a socket just seen readable whose receive this thread will complete.</summary>
+    static void Remember(int fd)
+    {
+        var k = t_known ??= new int[2 * MaxKnown];
+        int n = t_knownCount;
+        if (n == MaxKnown) return;
+        for (int i = 0; i < n; i++)
+            if (k[2 * i] == fd) return;
+        var d = s_done;
+        if ((uint)fd >= (uint)d.Length) return;
+        k[2 * n] = fd;
+        k[2 * n + 1] = Volatile.Read(ref d[fd]);
+        t_knownCount = n + 1;
+    }
+
+    /// <summary>Remembers the readable sockets among <paramref name="n"/> reported events whose receive
+    /// this thread will complete; true when one of them answers the question (see ReceiverReadable).</summary>
+    static bool Note(byte* events, int n, byte thread, bool foreignToo)
+    {
+        var r = s_receiving;
+        bool found = false;
+        for (int i = 0; i < n; i++)
+        {
+            int fd = *(int*)(events + i * s_eventSize + s_dataOffset);
+            if ((uint)fd >= (uint)r.Length) continue;
+            byte mark = Volatile.Read(ref r[fd]);
+            bool own = mark == thread, foreign = mark == (thread | EngineBatch.ForeignMark);
+            if (thread != 0 && (own || foreign)) Remember(fd);
+            if (own || (foreignToo && foreign)) found = true;
+        }
+        return found;
     }
 
     /// <summary>Has some socket that epoll thread <paramref name="thread"/> serves, with a receive of
@@ -128,26 +204,17 @@ public static unsafe partial class IdlePoll
     public static bool ReceiverReadable(byte thread, bool foreignToo)
     {
         if (!Available) return false;
+        if (KnownReady(thread, foreignToo)) return true;
         byte* events = stackalloc byte[MaxEventSize * MaxEvents];
-        var r = s_receiving;
         // A level-triggered set moves the sockets it reported to the end of its ready list, so a
-        // second call sees others. The first call asks for one: while the engine's batch runs, the
-        // first readable socket is nearly always one it will call back for (perf: asking for 8 at once
-        // cost 9% of the server's CPU under appendfsync always).
-        int want = 1;
-        for (int looked = 0; looked < MaxLooked; looked += want, want = MaxEvents)
+        // second call sees others. Each call asks for up to 8 and remembers the ones whose callback
+        // will come to this thread, so that the next checks of this batch need no system call while
+        // one of them is still unread (KnownReady).
+        for (int looked = 0; looked < MaxLooked; looked += MaxEvents)
         {
-            int n = EpollWait(s_epoll, events, want, 0);
-            for (int i = 0; i < n; i++)
-            {
-                int fd = *(int*)(events + i * s_eventSize + s_dataOffset);
-                if ((uint)fd < (uint)r.Length)
-                {
-                    byte mark = Volatile.Read(ref r[fd]);
-                    if (mark == thread || (foreignToo && mark == (thread | EngineBatch.ForeignMark))) return true;
-                }
-            }
-            if (n < want) break;
+            int n = EpollWait(s_epoll, events, MaxEvents, 0);
+            if (Note(events, n, thread, foreignToo)) return true;
+            if (n < MaxEvents) break;
         }
         return false;
     }
@@ -187,15 +254,24 @@ public static unsafe partial class IdlePoll
     /// or a socket already has bytes.</summary>
     public static void UntilArrival()
     {
-        if (s_pollTicks == 0 || !Available || Interlocked.CompareExchange(ref s_polling, 1, 0) != 0) return;
-        byte* events = stackalloc byte[MaxEventSize];
+        if (s_pollTicks == 0 || !Available) return;
+        // A socket already known to be waiting for this thread: the engine calls back for it next.
+        byte thread = EngineBatch.ThreadId;
+        if (KnownReady(thread, foreignToo: true)) return;
+        if (Interlocked.CompareExchange(ref s_polling, 1, 0) != 0) return;
+        byte* events = stackalloc byte[MaxEventSize * MaxEvents];
         long window = t_window != 0 ? t_window : t_window = s_pollTicks;
         long now = Stopwatch.GetTimestamp(), end = now + window;
-        do
+        int n = EpollWait(s_epoll, events, MaxEvents, 0);
+        if (n > 0) Note(events, n, thread, foreignToo: true);
+        else
         {
-            if (EpollWait(s_epoll, events, 1, 0) != 0) break;
+            do
+            {
+                if (EpollWait(s_epoll, events, 1, 0) != 0) break;
+            }
+            while ((now = Stopwatch.GetTimestamp()) < end);
         }
-        while ((now = Stopwatch.GetTimestamp()) < end);
         t_sleptAt = now >= end ? now : 0;   // ran out (the thread sleeps next), or a request arrived
         Volatile.Write(ref s_polling, 0);
     }
