@@ -159,9 +159,12 @@ public unsafe sealed class Connection : IThreadPoolWorkItem, IDirectReplySink
     {
         public void OnDurable()
         {
-            if (owner.SendBatch()) owner.ReceiveLoop(handOffInput: true);
+            if (owner.SendBatch() && !EngineBatch.DeferReceive(owner)) owner.ReceiveLoop(handOffInput: true);
         }
     }
+
+    /// <summary>EngineBatch: the receive a commit on this epoll thread left for its end (DeferReceive).</summary>
+    public void ReceiveAfterCommit() => ReceiveLoop();
 
     /// <summary>
     /// A receive completion runs inline on an epoll thread (see Program.cs): no thread hop. Optionally a

@@ -33,6 +33,9 @@ static class EngineBatch
     [ThreadStatic] static bool t_idle;         // a check in this callback found no request waiting
     [ThreadStatic] static Connection?[]? t_pending;
     [ThreadStatic] static int t_pendingCount;
+    [ThreadStatic] static Connection?[]? t_receives;   // released by this thread's AOF commit, receive not issued yet
+    [ThreadStatic] static int t_receiveCount;
+    [ThreadStatic] static bool t_noReceiveDeferral;
 
     /// <summary>A batch's replies up to this size may wait for the end of the engine's batch.</summary>
     public const int MaxDeferredReplyBytes = 16 * 1024;
@@ -97,6 +100,34 @@ static class EngineBatch
         t_pending![t_pendingCount++] = c;
     }
 
+    /// <summary>
+    /// Under `always`, a connection whose replies this thread's commit just sent: true when its next
+    /// receive is left to the end of the commit (ReceiveDeferred). By then the commit has sent every
+    /// released reply, and the first clients have often answered: the receive then completes at once
+    /// and the request runs here, instead of a receive that finds nothing (EAGAIN), an epoll event and a
+    /// callback later.
+    /// </summary>
+    public static bool DeferReceive(Connection c)
+    {
+        if (!t_scope || t_noReceiveDeferral) return false;
+        var list = t_receives ??= new Connection?[64];
+        if (t_receiveCount == list.Length) Array.Resize(ref t_receives, list.Length * 2);
+        t_receives![t_receiveCount++] = c;
+        return true;
+    }
+
+    static void RunReceives()
+    {
+        var list = t_receives!;
+        for (int i = 0; i < t_receiveCount; i++)
+        {
+            var c = list[i]!;
+            list[i] = null;
+            c.ReceiveAfterCommit();
+        }
+        t_receiveCount = 0;
+    }
+
     /// <summary>At the end of the callback: unless more requests are ready for this thread, commits what
     /// the AOF has pending (releasing the replies that wait for it) and sends the deferred replies.</summary>
     public static void Exit(bool entered, ServerState server)
@@ -114,6 +145,11 @@ static class EngineBatch
                 p.Commit();
                 progressed = true;
             }
+            if (t_receiveCount > 0)
+            {
+                RunReceives();
+                progressed = true;
+            }
             if (t_pendingCount > 0)
             {
                 bool readable = t_readable >= 0 ? t_readable == 1 : IdlePoll.ReceiverReadable(ThreadId, foreignToo: false);
@@ -127,6 +163,13 @@ static class EngineBatch
             }
             if (!progressed) break;
         }
+        // Requests run by the last round's receives may have logged writes that no callback will come to
+        // commit (their clients wait for that commit): commit them now, and let the connections it
+        // releases receive the usual way.
+        t_noReceiveDeferral = true;
+        if (p is { CommitPending: true } && !IdlePoll.ReceiverReadable(ThreadId, foreignToo: true)) p.Commit();
+        t_noReceiveDeferral = false;
+        if (t_receiveCount > 0) RunReceives();
         AofLog.DeferCommitOnThisThread = false;
         t_scope = false;
         // This thread has no request waiting: watch for the next one before going back to sleep in the
