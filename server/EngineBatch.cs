@@ -102,7 +102,7 @@ static class EngineBatch
 
     /// <summary>
     /// Under `always`, a connection whose replies this thread's commit just sent: true when its next
-    /// receive is left to the end of the commit (ReceiveDeferred). By then the commit has sent every
+    /// receive is left to the end of the commit (RunReceives, in Exit). By then the commit has sent every
     /// released reply, and the first clients have often answered: the receive then completes at once
     /// and the request runs here, instead of a receive that finds nothing (EAGAIN), an epoll event and a
     /// callback later.
@@ -165,11 +165,12 @@ static class EngineBatch
         }
         // Requests run by the last round's receives may have logged writes that no callback will come to
         // commit (their clients wait for that commit): commit them now, and let the connections it
-        // releases receive the usual way.
+        // releases receive the usual way. Each round ran the receives its commit deferred, so none is
+        // left here for a later callback to forget.
+        System.Diagnostics.Debug.Assert(t_receiveCount == 0);
         t_noReceiveDeferral = true;
         if (p is { CommitPending: true } && !IdlePoll.ReceiverReadable(ThreadId, foreignToo: true)) p.Commit();
         t_noReceiveDeferral = false;
-        if (t_receiveCount > 0) RunReceives();
         AofLog.DeferCommitOnThisThread = false;
         t_scope = false;
         // This thread has no request waiting: watch for the next one before going back to sleep in the

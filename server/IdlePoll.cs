@@ -154,12 +154,16 @@ public static unsafe partial class IdlePoll
             k[2 * keep] = fd;
             k[2 * keep + 1] = done;
             keep++;
-            byte mark = Volatile.Read(ref r[fd]);
-            if (mark == thread || (foreignToo && mark == (thread | EngineBatch.ForeignMark))) ready = true;
+            if (Serves(Volatile.Read(ref r[fd]), thread, foreignToo)) ready = true;
         }
         t_knownCount = keep;
         return ready;
     }
+
+    /// <summary>Does a receive marked <paramref name="mark"/> count for <paramref name="thread"/>: its own,
+    /// or, with <paramref name="foreignToo"/>, one another thread issued for it (EngineBatch.ReceiveMark)?</summary>
+    static bool Serves(byte mark, byte thread, bool foreignToo) =>
+        mark == thread || (foreignToo && mark == (thread | EngineBatch.ForeignMark));
 
     /// <summary>Notes a socket just seen readable whose receive this thread will complete.</summary>
     static void Remember(int fd)
@@ -187,9 +191,8 @@ public static unsafe partial class IdlePoll
             int fd = *(int*)(events + i * s_eventSize + s_dataOffset);
             if ((uint)fd >= (uint)r.Length) continue;
             byte mark = Volatile.Read(ref r[fd]);
-            bool own = mark == thread, foreign = mark == (thread | EngineBatch.ForeignMark);
-            if (thread != 0 && (own || foreign)) Remember(fd);
-            if (own || (foreignToo && foreign)) found = true;
+            if (thread != 0 && Serves(mark, thread, foreignToo: true)) Remember(fd);
+            if (Serves(mark, thread, foreignToo)) found = true;
         }
         return found;
     }

@@ -93,9 +93,16 @@ public ref struct ShardSet
     {
         ulong h = _db.Hash(key);
         hash = (uint)h;
+        return _db.Shards[AddHash(h)];
+    }
+
+    /// <summary>Adds the shard of a key's 64-bit hash; returns its index.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    int AddHash(ulong h)
+    {
         int index = (int)(h >> (64 - Database.ShardBits));
         _mask |= 1UL << index;
-        return _db.Shards[index];
+        return index;
     }
 
     /// <summary>Keys whose buckets and entries <see cref="EnterKeys"/> prefetches (the first ones; more
@@ -116,8 +123,7 @@ public ref struct ShardSet
         for (int i = first; i < c.Argc; i += step)
         {
             ulong h = _db.Hash(c.Arg(i));
-            int index = (int)(h >> (64 - Database.ShardBits));
-            _mask |= 1UL << index;
+            int index = AddHash(h);
             if (n == PrefetchKeys || !prefetch) continue;
             _db.Shards[index].PrefetchBucket((uint)h);
             hashes[n++] = h;

@@ -581,7 +581,6 @@ public unsafe sealed class AofLog : IDisposable
                     _file = rotateTo;
                     Volatile.Write(ref _fileOffset, 0);
                     _physicalEnd = 0;
-                    _stageHead = 0;
                     _reservedEnd = 0;
                     _unsynced = false;
                     rotateTo = null;
