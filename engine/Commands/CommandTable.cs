@@ -133,6 +133,7 @@ public static unsafe class CommandTable
         .. HashCommands.Rows,
         .. ObjectCommands.Rows,
         .. SetCommands.Rows,
+        .. BitmapCommands.Rows,
         .. ZSetCommands.Rows,
         .. ScriptCommands.Rows,
         .. Persistence.PersistenceCommands.Rows,

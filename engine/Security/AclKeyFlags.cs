@@ -15,6 +15,8 @@ public static class AclKeyFlags
     static readonly Dictionary<string, string> Specs = new()
     {
         ["append"] = "1:W",
+        ["bitfield"] = "1:RW",
+        ["bitop"] = "2:W 3:R",
         ["blmove"] = "1:RW 2:W",
         ["blmpop"] = "2:RW",
         ["blpop"] = "1:RW",
@@ -102,6 +104,7 @@ public static class AclKeyFlags
         ["sdiff"] = "1:R",
         ["sdiffstore"] = "1:W 2:R",
         ["set"] = "1:RW",
+        ["setbit"] = "1:RW",
         ["setex"] = "1:W",
         ["setnx"] = "1:W",
         ["setrange"] = "1:W",

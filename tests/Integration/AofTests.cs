@@ -226,6 +226,38 @@ public sealed class AofTests
     }
 
     [Test]
+    public void Bitmaps_ReplayToTheSameState_AndReadsOrNoOpsAreNotLogged()
+    {
+        using var dir = new DataDir();
+        string?[] before;
+        using (var server = dir.Start(Always))
+        {
+            using var c = server.Connect();
+            for (int i = 0; i < 200; i += 7) RespAssert.IsInteger(c.Call("SETBIT", "flags", S(i), "1"), 0);
+            RespAssert.IsInteger(c.Call("SETBIT", "flags", "14", "0"), 1);
+            Assert.That(c.Call("BITFIELD", "counters", "INCRBY", "u8", "#0", "200", "OVERFLOW", "SAT", "INCRBY", "u8", "#0", "100", "SET", "i16", "#1", "-5").AsStrings(),
+                Is.EqualTo(new[] { "200", "255", "0" }));
+            Assert.That(c.Call("BITFIELD", "counters", "OVERFLOW", "FAIL", "INCRBY", "u8", "#0", "1").Items![0].IsNull, Is.True);
+            RespAssert.IsInteger(c.Call("BITOP", "NOT", "inverse", "flags"), 25);
+            RespAssert.IsInteger(c.Call("BITOP", "AND", "nothing", "missing1", "missing2"), 0);   // no key, no change
+            Assert.That(c.Call("BITFIELD", "counters", "GET", "u8", "0").AsStrings(), Is.EqualTo(new[] { "255" }));
+            RespAssert.IsInteger(c.Call("BITCOUNT", "flags"), 28);
+            before = [.. new[] { "flags", "counters", "inverse" }.Select(k => c.Call("GET", k).Text)];
+            server.Kill9();
+        }
+        string log = File.ReadAllText(dir.LastIncrFile());
+        Assert.That(log, Does.Contain("$6\r\nSETBIT\r\n").And.Contain("$8\r\nBITFIELD\r\n").And.Contain("$5\r\nBITOP\r\n"));
+        Assert.That(log, Does.Not.Contain("GET\r\n$2\r\nu8"), "a BITFIELD of GETs only changes nothing and is not logged");
+        Assert.That(log, Does.Not.Contain("nothing"), "a BITOP that stores nothing over nothing is not logged");
+        Assert.That(log, Does.Not.Contain("BITCOUNT"));
+        using var again = dir.Start(Always);
+        using var c2 = again.Connect();
+        Assert.That(new[] { "flags", "counters", "inverse" }.Select(k => c2.Call("GET", k).Text), Is.EqualTo(before));
+        RespAssert.IsInteger(c2.Call("BITCOUNT", "flags"), 28);
+        RespAssert.IsInteger(c2.Call("EXISTS", "nothing"), 0);
+    }
+
+    [Test]
     public void SetsAndSortedSets_RandomPopsAndServedBlockingPops_ReplayToTheSameState()
     {
         using var dir = new DataDir();

@@ -9,26 +9,13 @@ using System.Globalization;
 using System.Text;
 using NativeKv.Tests.Harness;
 using NUnit.Framework;
+using static NativeKv.Tests.Harness.ReplyText;
 
 namespace NativeKv.Tests.Integration;
 
-public sealed class DifferentialListHashTests : ServerFixture
+public sealed class DifferentialListHashTests : RedisReferenceFixture
 {
-    private const string RedisServer = "/usr/bin/redis-server";
-
-    private ServerProcess? _reference;
-
     private static readonly string[] Keys = ["l1", "l2", "l3", "h1", "h2", "s1", "nokey"];
-
-    [OneTimeSetUp]
-    public void StartReference()
-    {
-        TestTarget.RequireTool(RedisServer, "redis-server");
-        _reference = ServerProcess.Start(new ServerOptions { Binary = RedisServer });
-    }
-
-    [OneTimeTearDown]
-    public void StopReference() => _reference?.Dispose();
 
     /// <summary>(list-max-listpack-size, hash-max-listpack-entries, hash-max-listpack-value, max push size)</summary>
     [TestCase(1, "4", "8", "16", 6)]
@@ -36,7 +23,7 @@ public sealed class DifferentialListHashTests : ServerFixture
     [TestCase(3, "1", "512", "64", 20)]
     public void RandomCommands_ReplyAsRedisDoes(int seed, string listSize, string hashEntries, string hashValue, int maxPush)
     {
-        using var reference = _reference!.Connect();
+        using var reference = Reference.Connect();
         foreach (var c in new[] { Client, reference })
         {
             RespAssert.IsOk(c.Call("FLUSHALL"));
@@ -85,11 +72,6 @@ public sealed class DifferentialListHashTests : ServerFixture
         }
     }
 
-    private static string Describe(string[] cmd) =>
-        string.Join(' ', cmd.Select(a => a.Length > 40 ? $"\"{a[..10]}...\"({a.Length})" : $"\"{a}\""));
-
-    private static string Shorten(string s) => s.Length > 400 ? s[..400] + $"...({s.Length} chars)" : s;
-
     /// <summary>A canonical text of a reply, with the loosening described at the top of the file.</summary>
     private static string Normalize(string[] cmd, RespValue reply, RawClient client)
     {
@@ -133,15 +115,6 @@ public sealed class DifferentialListHashTests : ServerFixture
         for (int i = 0; i + 1 < items.Count; i += 2) pairs.Add(Canon(items[i]) + "=" + Canon(items[i + 1]));
         return "scan{" + string.Join(",", pairs) + "}";
     }
-
-    private static string Canon(RespValue v) => v.Type switch
-    {
-        RespType.SimpleString => "+" + v.Text,
-        RespType.Error => "-" + v.Text,
-        RespType.Integer => ":" + v.Integer.ToString(CultureInfo.InvariantCulture),
-        RespType.BulkString => v.Bytes is null ? "$nil" : "$" + Convert.ToHexString(v.Bytes),
-        _ => v.Items is null ? "*nil" : "[" + string.Join(",", v.Items.Select(Canon)) + "]",
-    };
 
     /// <summary>Random commands over a handful of keys, weighted towards the interesting cases.</summary>
     private sealed class CommandGenerator(Random rng, int maxPush)
