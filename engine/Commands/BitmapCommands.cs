@@ -213,11 +213,20 @@ public static unsafe class BitmapCommands
 
     static long PopCount(ReadOnlySpan<byte> s)
     {
-        long count = 0;
         var words = MemoryMarshal.Cast<byte, ulong>(s);
-        foreach (ulong w in words) count += BitOperations.PopCount(w);
-        for (int i = words.Length * 8; i < s.Length; i++) count += BitOperations.PopCount((uint)s[i]);
-        return count;
+        // Four running sums: the additions of one do not wait for the others' POPCNT.
+        long c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+        int i = 0;
+        for (; i + 4 <= words.Length; i += 4)
+        {
+            c0 += BitOperations.PopCount(words[i]);
+            c1 += BitOperations.PopCount(words[i + 1]);
+            c2 += BitOperations.PopCount(words[i + 2]);
+            c3 += BitOperations.PopCount(words[i + 3]);
+        }
+        for (; i < words.Length; i++) c0 += BitOperations.PopCount(words[i]);
+        for (int b = words.Length * 8; b < s.Length; b++) c0 += BitOperations.PopCount((uint)s[b]);
+        return c0 + c1 + c2 + c3;
     }
 
     // BITPOS key bit [start [end [BYTE | BIT]]]
