@@ -71,11 +71,7 @@ public static unsafe class BitmapCommands
             Ev.NotifyNew(ref c, key);
             return e;
         }
-        if (e->Type != ValueType.String)
-        {
-            c.Reply.WriteError(Errors.WrongType);
-            return null;
-        }
+        if (!IsStringOrReply(ref c, e)) return null;
         int current = e->ValueLength;
         if (needed > current)
         {
@@ -85,10 +81,25 @@ public static unsafe class BitmapCommands
         return e;
     }
 
+    static bool IsStringOrReply(ref CommandContext c, Entry* e)
+    {
+        if (e->Type == ValueType.String) return true;
+        c.Reply.WriteError(Errors.WrongType);
+        return false;
+    }
+
     static int BitAt(ReadOnlySpan<byte> s, long bit)
     {
         long b = bit >> 3;
         return b < s.Length ? (s[(int)b] >> (7 - (int)(bit & 7))) & 1 : 0;
+    }
+
+    /// <summary>Sets bit <paramref name="bit"/> (within s) to <paramref name="on"/> (0 or 1).</summary>
+    static void PutBit(Span<byte> s, long bit, int on)
+    {
+        int shift = 7 - (int)(bit & 7);
+        ref byte b = ref s[(int)(bit >> 3)];
+        b = (byte)((b & ~(1 << shift)) | (on << shift));
     }
 
     // SETBIT key offset value
@@ -106,10 +117,9 @@ public static unsafe class BitmapCommands
         {
             Entry* e = StringForWrite(ref c, shard, key, h, offset);
             if (e == null) return;
-            ref byte b = ref Entry.Value(e)[(int)(offset >> 3)];
-            int shift = 7 - (int)(offset & 7);
-            int old = (b >> shift) & 1;
-            b = (byte)((b & ~(1 << shift)) | ((int)on << shift));
+            var s = Entry.Value(e);
+            int old = BitAt(s, offset);
+            PutBit(s, offset, (int)on);
             c.Dirty++;
             Ev.Notify(ref c, Ev.String, "setbit"u8, key);
             c.Reply.WriteInteger(old);
@@ -171,11 +181,7 @@ public static unsafe class BitmapCommands
                 c.Reply.WriteInteger(0);
                 return;
             }
-            if (e->Type != ValueType.String)
-            {
-                c.Reply.WriteError(Errors.WrongType);
-                return;
-            }
+            if (!IsStringOrReply(ref c, e)) return;
             var s = Entry.Value(e);
             long first = 0, last = (long)s.Length * 8 - 1;
             if (c.Argc is 4 or 5)
@@ -249,11 +255,7 @@ public static unsafe class BitmapCommands
                 c.Reply.WriteInteger(bit == 1 ? -1 : 0);
                 return;
             }
-            if (e->Type != ValueType.String)
-            {
-                c.Reply.WriteError(Errors.WrongType);
-                return;
-            }
+            if (!IsStringOrReply(ref c, e)) return;
             var s = Entry.Value(e);
             long first = 0, last = (long)s.Length * 8 - 1;
             bool endGiven = false;
@@ -348,11 +350,7 @@ public static unsafe class BitmapCommands
                 lengths[i] = 0;
                 continue;
             }
-            if (e->Type != ValueType.String)
-            {
-                c.Reply.WriteError(Errors.WrongType);
-                return;
-            }
+            if (!IsStringOrReply(ref c, e)) return;
             values[i] = (nint)Entry.ValueOf(e);
             lengths[i] = e->ValueLength;
             maxLength = Math.Max(maxLength, lengths[i]);
@@ -390,10 +388,7 @@ public static unsafe class BitmapCommands
                     int len = src.Length;
                     // Past a source's end its bytes are zeros: AND clears the rest, OR and XOR keep it.
                     if (op == 0) r[len..].Clear();
-                    var head = r[..len];
-                    if (op == 0) Combine(head, src, 0);
-                    else if (op == 1) Combine(head, src, 1);
-                    else Combine(head, src, 2);
+                    Combine(r[..len], src, op);
                 }
             }
             Entry* old = dstShard.Lookup(dst, dh, c.NowMs);
@@ -512,18 +507,14 @@ public static unsafe class BitmapCommands
             else
             {
                 e = KeyAccess.LookupRead(shard, key, h, c.NowMs);
-                if (e != null && e->Type != ValueType.String)
-                {
-                    c.Reply.WriteError(Errors.WrongType);
-                    return;
-                }
+                if (e != null && !IsStringOrReply(ref c, e)) return;
             }
             c.Reply.WriteArrayHeader(count);
             int changes = 0;
+            var s = e == null ? Span<byte>.Empty : Entry.Value(e);
             for (int i = 0; i < count; i++)
             {
                 ref var call = ref calls[i];
-                var s = e == null ? Span<byte>.Empty : Entry.Value(e);
                 ulong raw = ReadField(s, call.Offset, call.Bits);
                 long old = call.Signed ? SignExtend(raw, call.Bits) : (long)raw;
                 if (call.Op == FieldOp.Get)
@@ -580,14 +571,7 @@ public static unsafe class BitmapCommands
     /// <summary>Writes the low <paramref name="bits"/> bits of <paramref name="v"/> at offset (within s).</summary>
     static void WriteField(Span<byte> s, long offset, int bits, ulong v)
     {
-        for (int i = 0; i < bits; i++)
-        {
-            long bit = offset + i;
-            int shift = 7 - (int)(bit & 7);
-            ref byte b = ref s[(int)(bit >> 3)];
-            int on = (int)(v >> (bits - 1 - i)) & 1;
-            b = (byte)((b & ~(1 << shift)) | (on << shift));
-        }
+        for (int i = 0; i < bits; i++) PutBit(s, offset + i, (int)(v >> (bits - 1 - i)) & 1);
     }
 
     static long SignExtend(ulong v, int bits) => bits == 64 ? (long)v : (long)(v << (64 - bits)) >> (64 - bits);

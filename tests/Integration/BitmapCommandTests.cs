@@ -11,6 +11,16 @@ public sealed class BitmapCommandTests : ServerFixture
 {
     private const string BadOffset = "ERR bit offset is not an integer or out of range";
 
+    [TestCase("setbit", "SETBIT", "k", "1")]
+    [TestCase("getbit", "GETBIT", "k")]
+    [TestCase("bitcount", "BITCOUNT")]
+    [TestCase("bitpos", "BITPOS", "k")]
+    [TestCase("bitop", "BITOP", "AND", "dest")]
+    [TestCase("bitfield", "BITFIELD")]
+    [TestCase("bitfield_ro", "BITFIELD_RO")]
+    public void WrongArity_GetsRedisError(string name, params string[] cmd) =>
+        RespAssert.IsError(Call(cmd), $"ERR wrong number of arguments for '{name}' command");
+
     [Test]
     public void SetBitAndBitField_KeepTheKeysTtl_BitOpReplacesTheDestinationWithoutOne()
     {
